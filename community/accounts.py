@@ -1,0 +1,61 @@
+"""django-allauth integration: the signup form, the adapter, and the lockout key."""
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from community.models import User, time_zone_names
+from community.services import profile_create
+from realtime.events import session_revoked
+
+
+class MemberSignupForm(forms.Form):
+    """Extra fields on allauth's signup form; allauth calls ``signup`` after saving."""
+
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=80,
+        help_text=_("How other members see you, e.g. “Amina Okafor”."),
+    )
+    time_zone = forms.CharField(
+        label=_("Time zone"),
+        max_length=64,
+        initial="UTC",
+        help_text=_("An IANA zone such as Africa/Nairobi; you can change it later."),
+    )
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        if value not in time_zone_names():
+            raise forms.ValidationError(_("Enter a time zone such as Africa/Lagos or Asia/Kolkata."))
+        return value
+
+    def signup(self, request: HttpRequest, user: User) -> None:
+        profile_create(
+            user=user,
+            display_name=self.cleaned_data["display_name"],
+            time_zone=self.cleaned_data["time_zone"],
+        )
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def logout(self, request: HttpRequest) -> None:
+        user_id = request.user.pk if request.user.is_authenticated else None
+        session_key = request.session.session_key
+        super().logout(request)
+        if user_id is not None and session_key:
+            # Sockets opened with this session close: logging out revokes them.
+            session_revoked(user_id=user_id, session_key=session_key)
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The login a failed attempt was for: allauth passes ``email`` or ``username``."""
+    credentials = credentials or {}
+    for key in ("email", "username", "login"):
+        if credentials.get(key):
+            return str(credentials[key]).lower()
+    login = request.POST.get("login") if request is not None else None
+    return login.lower() if login else None

@@ -1,0 +1,80 @@
+"""The REST API's shared plumbing: one error format and one pagination style.
+
+Every error the API returns has the shape::
+
+    {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+``fields`` maps an input field name to its messages (``"non_field_errors"`` for the
+input as a whole) and is empty when the error is not about the input.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class HubPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, list):
+        return [str(item) for sub in detail for item in _flatten(sub)]
+    if isinstance(detail, dict):
+        return [f"{key}: {msg}" for key, value in detail.items() for msg in _flatten(value)]
+    return [str(detail)]
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every API error in the one error format."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        code, message, fields = "invalid", _("The input is not valid."), _fields(exc.detail)
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        message = " ".join(_flatten(exc.detail))
+        fields = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        code = "throttled"
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    return response
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error format, for the OpenAPI schema."""
+
+    error = ErrorBodySerializer()

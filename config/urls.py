@@ -1,0 +1,49 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_noop
+
+from community import views as community_views
+from config.health import healthz
+
+SECTIONS = [
+    (
+        "forums",
+        gettext_noop("Forums"),
+        gettext_noop(
+            "Ask and answer questions about cell culture, purification, GMP, QC and more."
+        ),
+    ),
+    (
+        "workshops",
+        gettext_noop("Workshops"),
+        gettext_noop("Live sessions with chat, polls and Q&A, run by facilitators."),
+    ),
+    (
+        "mentoring",
+        gettext_noop("Mentoring"),
+        gettext_noop("Find a mentor by skills, goals, language and time zone."),
+    ),
+    (
+        "projects",
+        gettext_noop("Projects"),
+        gettext_noop("Group projects with members, task boards, milestones and documents."),
+    ),
+]
+
+urlpatterns = [
+    path("", community_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_urls")),
+    path("", include("community.urls")),
+    *[
+        path(
+            f"{name}/",
+            community_views.section,
+            {"name": name, "title": title, "summary": summary},
+            name=name,
+        )
+        for name, title, summary in SECTIONS
+    ],
+]

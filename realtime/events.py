@@ -1,0 +1,48 @@
+"""How the rest of the hub pushes events to sockets.
+
+Services call these after their write; the send happens after the transaction commits
+("persist, then broadcast"). The channel layer is only a delivery path: when it fails
+the event is logged and dropped, and no data is lost, because clients re-read state
+from the database on reconnect.
+"""
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def user_group(user_id: int) -> str:
+    """The group every socket of one member joins."""
+    return f"user.{user_id}"
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.exception("channel layer send to %s failed; clients will resync", group)
+
+
+def publish_to_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
+    """Push ``{"type": event_type, "data": data}`` to every socket of a member,
+    once the current transaction commits."""
+    message = {"type": "hub.event", "event": {"type": event_type, "data": data}}
+    transaction.on_commit(lambda: _group_send(user_group(user_id), message))
+
+
+def session_revoked(*, user_id: int, session_key: str) -> None:
+    """Close the member's sockets that were opened with this (now ended) session."""
+    _group_send(user_group(user_id), {"type": "session.revoked", "session_key": session_key})
+
+
+def user_revoked(*, user_id: int) -> None:
+    """Close every socket of a member (deactivated, banned)."""
+    transaction.on_commit(lambda: _group_send(user_group(user_id), {"type": "user.revoked"}))
