@@ -30,7 +30,9 @@ class MemberSignupForm(forms.Form):
     def clean_time_zone(self) -> str:
         value = self.cleaned_data["time_zone"].strip()
         if value not in time_zone_names():
-            raise forms.ValidationError(_("Enter a time zone such as Africa/Lagos or Asia/Kolkata."))
+            raise forms.ValidationError(
+                _("Enter a time zone such as Africa/Lagos or Asia/Kolkata.")
+            )
         return value
 
     def signup(self, request: HttpRequest, user: User) -> None:

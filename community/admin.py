@@ -1,6 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
+from community.markup import render_markdown
 from community.models import (
     CompetencyArea,
     Profile,
@@ -59,8 +63,6 @@ class ProfileAdmin(admin.ModelAdmin):
     readonly_fields = ["bio_html"]
     inlines = [ProfileSkillInline, ProfileLanguageInline]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        from community.markup import render_markdown
-
+    def save_model(self, request: HttpRequest, obj: Profile, form: Any, change: bool) -> None:
         obj.bio_html = render_markdown(obj.bio)
         super().save_model(request, obj, form, change)

@@ -27,8 +27,10 @@ class User(AbstractUser):
 
     email = models.EmailField(_("email address"), unique=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
         swappable = "AUTH_USER_MODEL"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
         ]
@@ -124,7 +126,9 @@ class Profile(models.Model):
     visibility = models.CharField(
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
-    skills = models.ManyToManyField(Skill, through="ProfileSkill", related_name="profiles")
+    skills: models.ManyToManyField[Skill, "ProfileSkill"] = models.ManyToManyField(
+        Skill, through="ProfileSkill", related_name="profiles"
+    )
     created_at = models.DateTimeField(_("joined"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -88,7 +88,9 @@ def member_get_for_user(*, username: str, viewer: Viewer) -> Profile:
 def catalogue_areas() -> QuerySet[CompetencyArea]:
     """Every area with its active skills, in catalogue order."""
     return CompetencyArea.objects.prefetch_related(
-        Prefetch("skills", queryset=Skill.objects.filter(is_active=True).order_by("position", "name"))
+        Prefetch(
+            "skills", queryset=Skill.objects.filter(is_active=True).order_by("position", "name")
+        )
     ).order_by("position", "name")
 
 

@@ -40,9 +40,7 @@ def _validate_languages(languages: Iterable[str]) -> list[str]:
     if unknown:
         raise ValidationError({"languages": _("Unknown language: %s") % ", ".join(unknown)})
     if len(codes) > MAX_PROFILE_LANGUAGES:
-        raise ValidationError(
-            {"languages": _("At most %d languages.") % MAX_PROFILE_LANGUAGES}
-        )
+        raise ValidationError({"languages": _("At most %d languages.") % MAX_PROFILE_LANGUAGES})
     return codes
 
 

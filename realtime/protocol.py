@@ -34,9 +34,7 @@ class ErrorCode:
 class ProtocolError(Exception):
     """Raised by an action handler to answer the client with an ``error`` event."""
 
-    def __init__(
-        self, code: str, message: str, fields: dict[str, list[str]] | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

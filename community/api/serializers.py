@@ -25,7 +25,9 @@ class SkillBriefSerializer(serializers.ModelSerializer[Skill]):
 
 
 class SkillSerializer(serializers.ModelSerializer[Skill]):
-    area = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    area: serializers.SlugRelatedField[CompetencyArea] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Skill
@@ -46,7 +48,9 @@ class SkillListInput(serializers.Serializer):
 
 # --- members ---------------------------------------------------------------------------
 class ProfileSkillSerializer(serializers.ModelSerializer[ProfileSkill]):
-    skill = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    skill: serializers.SlugRelatedField[Skill] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     name = serializers.CharField(source="skill.name", read_only=True)
     level_label = serializers.CharField(source="get_level_display", read_only=True)
 

@@ -1,6 +1,7 @@
 """Test settings: fast hashing, locmem e-mail, deterministic limits."""
 
 import os
+import tempfile
 
 from .base import *  # noqa: F403
 from .base import DATABASES, REST_FRAMEWORK, env
@@ -16,7 +17,10 @@ STORAGES = {
 # end-to-end tests can share it with the test process.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
-        "NAME": env("SQLITE_TEST_NAME", default=f"/tmp/hub-test-{os.getpid()}.sqlite3")
+        "NAME": env(
+            "SQLITE_TEST_NAME",
+            default=os.path.join(tempfile.gettempdir(), f"hub-test-{os.getpid()}.sqlite3"),
+        )
     }
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -98,7 +98,9 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=encode(message))
 
-    async def send_event(self, type_: str, data: dict[str, Any] | None = None, **extra: Any) -> None:
+    async def send_event(
+        self, type_: str, data: dict[str, Any] | None = None, **extra: Any
+    ) -> None:
         await self.send_json(event(type_, data, **extra))
 
     async def send_error(
@@ -134,7 +136,9 @@ class HubConsumer(AsyncWebsocketConsumer):
             return
         ref = message.get("id") if isinstance(message, dict) else None
         if ref is not None and not (
-            isinstance(ref, str | int) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LENGTH
+            isinstance(ref, str | int)
+            and not isinstance(ref, bool)
+            and len(str(ref)) <= MAX_REF_LENGTH
         ):
             ref = None
         if (

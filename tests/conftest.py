@@ -1,0 +1,195 @@
+"""Shared fixtures: members, clients, service gates and a real daphne server.
+
+Tests marked ``redis`` need a Redis at ``REDIS_URL`` (default 127.0.0.1:6379), tests
+marked ``postgres`` need the suite to run on PostgreSQL (``DATABASE_URL``), tests marked
+``browser`` need Chromium at /usr/bin/chromium. They are skipped, with the reason, when
+that is missing, unless ``REQUIRE_SERVICES=1`` (redis, postgres) or ``REQUIRE_BROWSER=1``
+(browser) makes them mandatory: then a missing service fails them.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from community.models import Profile
+from tests.factories import PASSWORD, make_member
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REDIS_TEST_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def redis_reachable() -> bool:
+    parsed = urllib.parse.urlparse(REDIS_TEST_URL)
+    return _port_open(parsed.hostname or "127.0.0.1", parsed.port or 6379)
+
+
+def _gate(item: pytest.Item, ok: bool, reason: str, required: bool) -> None:
+    if ok:
+        return
+    if required:
+        pytest.fail(f"{reason} (mandatory here)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("redis"):
+        _gate(item, redis_reachable(), f"Redis not reachable at {REDIS_TEST_URL}",
+              _flag("REQUIRE_SERVICES"))  # fmt: skip
+    if item.get_closest_marker("postgres"):
+        from django.conf import settings
+
+        engine = settings.DATABASES["default"]["ENGINE"]
+        _gate(item, engine == "django.db.backends.postgresql",
+              "needs PostgreSQL: run with DATABASE_URL=postgres://...",
+              _flag("REQUIRE_POSTGRES"))  # fmt: skip
+    if item.get_closest_marker("browser"):
+        _gate(item, Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}",
+              _flag("REQUIRE_BROWSER"))  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Throttles, lockouts and rate limits start fresh in every test."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def member(db: None) -> Profile:
+    return make_member("amina", display_name="Amina Okafor", roles=("learner",))
+
+
+@pytest.fixture
+def other_member(db: None) -> Profile:
+    return make_member("kwame", display_name="Kwame Mensah", roles=("professional", "mentor"))
+
+
+@pytest.fixture
+def member_client(client, member: Profile):  # type: ignore[no-untyped-def]
+    client.force_login(member.user)
+    return client
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def member_api(member: Profile) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(member.user)
+    return api
+
+
+# --- a real server process -------------------------------------------------------------
+@dataclass
+class LiveServer:
+    url: str
+    ws_url: str
+    host: str
+    port: int
+    mail_dir: Path
+    process: subprocess.Popen[bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _database_url() -> str:
+    """A URL for the test database that a second process can open."""
+    cfg = connection.settings_dict
+    if cfg["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{cfg['NAME']}"
+    user = urllib.parse.quote(cfg.get("USER") or "")
+    pw = urllib.parse.quote(cfg.get("PASSWORD") or "")
+    auth = f"{user}:{pw}@" if pw else (f"{user}@" if user else "")
+    host = cfg.get("HOST") or "127.0.0.1"
+    port = cfg.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{cfg['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def live_daphne(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest, tmp_path_factory
+) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """daphne serving the project on a free port, sharing the test database.
+
+    Tests that use it must use ``transactional_db`` so that their data is committed.
+    """
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        db_url = _database_url()
+    port = _free_port()
+    mail_dir = tmp_path_factory.mktemp("mail")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": db_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = open(tmp_path_factory.mktemp("daphne") / "daphne.log", "wb")  # noqa: SIM115
+    daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
+    proc = subprocess.Popen(
+        [daphne, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not _port_open("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            raise RuntimeError("daphne did not start: " + Path(log.name).read_text()[-3000:])
+        time.sleep(0.1)
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{port}",
+            ws_url=f"ws://127.0.0.1:{port}",
+            host="127.0.0.1",
+            port=port,
+            mail_dir=mail_dir,
+            process=proc,
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
