@@ -54,10 +54,22 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
-    """The login a failed attempt was for: allauth passes ``email`` or ``username``."""
+    """The account a failed attempt was for: allauth passes ``email`` or ``username``.
+
+    An e-mail address is resolved to its account's username, so that failures count
+    against the account whichever of the two is typed.
+    """
     credentials = credentials or {}
-    for key in ("email", "username", "login"):
-        if credentials.get(key):
-            return str(credentials[key]).lower()
-    login = request.POST.get("login") if request is not None else None
-    return login.lower() if login else None
+    login = next(
+        (str(credentials[k]) for k in ("email", "username", "login") if credentials.get(k)), None
+    )
+    if login is None and request is not None:
+        login = request.POST.get("login")
+    if not login:
+        return None
+    if "@" in login:
+        username = (
+            User.objects.filter(email__iexact=login).values_list("username", flat=True).first()
+        )
+        login = username or login
+    return login.lower()

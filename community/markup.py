@@ -8,7 +8,6 @@ loaded: they cost bandwidth on slow connections and would let any poster track r
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
 
 import nh3
 from django.utils.html import escape
@@ -22,10 +21,33 @@ LINK_REL = "nofollow ugc noopener"
 URL_SCHEMES = {"http", "https", "mailto"}
 
 FULL_TAGS = {
-    "a", "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
+    "a",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 LITE_TAGS = {
     "a",
     "p",
@@ -96,12 +118,19 @@ def render_markdown(text: str, *, lite: bool = False) -> SafeString:
 
 def markdown_to_text(text: str, limit: int = 280) -> str:
     """Plain-text excerpt of Markdown, for notifications, previews and meta tags."""
-    tokens: Any = _parser(True).parseInline(text or "", {})
-    plain = " ".join(
-        child.content
-        for token in tokens
-        for child in (token.children or [])
-        if child.type in {"text", "code_inline"}
-    )
-    plain = " ".join(plain.split())
+    # Parse blocks too, so that heading, list and quote markers are dropped, and join the
+    # pieces of one paragraph without spaces, so that "un**believ**able" stays one word.
+    parts: list[str] = []
+    for token in _parser(False).parse(text or ""):
+        if token.type == "inline":
+            parts.append(
+                "".join(
+                    child.content if child.type in {"text", "code_inline"} else " "
+                    for child in (token.children or [])
+                    if child.type in {"text", "code_inline", "softbreak", "hardbreak"}
+                )
+            )
+        elif token.type in {"fence", "code_block"}:
+            parts.append(token.content)
+    plain = " ".join(" ".join(parts).split())
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"

@@ -17,7 +17,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -67,6 +70,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "throttled"
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/v1/: a 404 in the error format, whatever the method."""
+
+    permission_classes = [AllowAny]
+    schema = None  # not an operation
+
+    def not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise exceptions.NotFound()
+
+    get = post = put = patch = delete = head = options = not_found
 
 
 ErrorBodySerializer = inline_serializer(

@@ -19,11 +19,6 @@ SECTIONS = [
         gettext_noop("Live sessions with chat, polls and Q&A, run by facilitators."),
     ),
     (
-        "mentoring",
-        gettext_noop("Mentoring"),
-        gettext_noop("Find a mentor by skills, goals, language and time zone."),
-    ),
-    (
         "projects",
         gettext_noop("Projects"),
         gettext_noop("Group projects with members, task boards, milestones and documents."),
@@ -37,6 +32,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("", include("community.urls")),
+    path("notifications/", include("community.notifications.urls")),
+    path("mentoring/", include("community.mentoring.urls")),
     *[
         path(
             f"{name}/",

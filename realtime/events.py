@@ -46,3 +46,36 @@ def session_revoked(*, user_id: int, session_key: str) -> None:
 def user_revoked(*, user_id: int) -> None:
     """Close every socket of a member (deactivated, banned)."""
     transaction.on_commit(lambda: _group_send(user_group(user_id), {"type": "user.revoked"}))
+
+
+# --- workshop rooms ---------------------------------------------------------------------
+# Messages on a room's group. Each daphne process subscribes ONE channel of its own to
+# the groups of the rooms it has sockets in (realtime/rooms.py), so an event costs one
+# layer message per process, not one per socket, and is encoded once, here.
+
+
+def room_group(workshop_id: int) -> str:
+    return f"room.{workshop_id}"
+
+
+def room_broadcast(*, workshop_id: int, event: dict[str, Any]) -> None:
+    """After commit, send ``event`` (a protocol message: {"type", "data", ...}) to every
+    socket in the room, on every process. It is encoded to JSON once, here."""
+    from realtime.protocol import encode
+
+    text = encode(event)
+    message = {"type": "room.frame", "text": text}
+    transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))
+
+
+def room_dirty(*, workshop_id: int, what: str, poll_id: int | None = None) -> None:
+    """After commit, tell every process that a room snapshot changed (``what`` is
+    "presence" or "poll"): they recompute and send it, throttled and only on change."""
+    message = {"type": "room.dirty", "what": what, "poll_id": poll_id}
+    transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))
+
+
+def room_kick(*, workshop_id: int, user_id: int, reason: str) -> None:
+    """After commit, close every socket of ``user_id`` in the room (removed, ended)."""
+    message = {"type": "room.kick", "user_id": user_id, "reason": reason}
+    transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))

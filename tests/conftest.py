@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -72,12 +72,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
               _flag("REQUIRE_BROWSER"))  # fmt: skip
 
 
+def _clear_hub_cache() -> None:
+    """Forget our cache keys only: on Redis, ``cache.clear()`` would FLUSHDB and wipe the
+    channel layer of every process sharing that database."""
+    from django.core.cache.backends.redis import RedisCache
+
+    default = caches["default"]
+    if isinstance(default, RedisCache):
+        client = default._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=default.make_key("*"), count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        default.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Throttles, lockouts and rate limits start fresh in every test."""
-    cache.clear()
+    _clear_hub_cache()
     yield
-    cache.clear()
+    _clear_hub_cache()
 
 
 @pytest.fixture

@@ -70,9 +70,16 @@ class MemberSerializer(serializers.ModelSerializer[Profile]):
     class Meta:
         model = Profile
         fields = [
-            "username", "display_name", "headline", "organisation", "country",
-            "country_name", "roles", "languages", "skills",
-        ]  # fmt: skip
+            "username",
+            "display_name",
+            "headline",
+            "organisation",
+            "country",
+            "country_name",
+            "roles",
+            "languages",
+            "skills",
+        ]
 
     def get_languages(self, profile: Profile) -> list[str]:
         return [language.code for language in profile.languages.all()]
@@ -94,12 +101,13 @@ class MeSerializer(MemberDetailSerializer):
 
 
 class MemberListInput(serializers.Serializer):
-    q = serializers.CharField(required=False, default="", max_length=100)
-    skill = serializers.SlugField(required=False, default="")
+    # No defaults: "" is no valid value, and an absent filter means "any".
+    q = serializers.CharField(required=False, max_length=100)
+    skill = serializers.SlugField(required=False)
     level = serializers.ChoiceField(choices=SkillLevel.choices, required=False, allow_null=True)
-    country = serializers.ChoiceField(choices=list(countries), required=False, default="")
-    language = serializers.ChoiceField(choices=SPOKEN_LANGUAGES, required=False, default="")
-    role = serializers.ChoiceField(choices=Role.choices, required=False, default="")
+    country = serializers.ChoiceField(choices=list(countries), required=False)
+    language = serializers.ChoiceField(choices=SPOKEN_LANGUAGES, required=False)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
 
 
 class SkillLevelInput(serializers.Serializer):

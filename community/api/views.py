@@ -3,6 +3,7 @@
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -72,7 +73,7 @@ class SkillListView(GenericAPIView[Any]):
         operation_id="catalogue_skills_list",
         summary="Skills in the catalogue, optionally in one area",
         parameters=[OpenApiParameter("area", str, description="An area slug.")],
-        responses={200: SkillSerializer(many=True), **_errors(400, 429)},
+        responses={200: SkillSerializer(many=True), **_errors(400, 404, 429)},
         tags=["catalogue"],
     )
     def get(self, request: Request) -> Response:
@@ -90,7 +91,7 @@ class MemberListView(GenericAPIView[Any]):
         operation_id="members_list",
         summary="The member directory (public profiles, or all when signed in)",
         parameters=[MemberListInput],
-        responses={200: MemberSerializer(many=True), **_errors(400, 429)},
+        responses={200: MemberSerializer(many=True), **_errors(400, 404, 429)},
         tags=["members"],
     )
     def get(self, request: Request) -> Response:
@@ -98,12 +99,12 @@ class MemberListView(GenericAPIView[Any]):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         filters = MemberFilters(
-            q=data["q"],
-            skill=data["skill"],
+            q=data.get("q", ""),
+            skill=data.get("skill", ""),
             min_level=data.get("level"),
-            country=data["country"],
-            language=data["language"],
-            role=data["role"],
+            country=data.get("country", ""),
+            language=data.get("language", ""),
+            role=data.get("role", ""),
         )
         page = self.paginate_queryset(member_list(viewer=request.user, filters=filters))
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
@@ -147,12 +148,14 @@ class MeView(APIView):
         operation_id="me_partial_update",
         summary="Edit your own profile (send only the fields to change)",
         request=ProfileUpdateInput,
-        responses={200: MeSerializer, **_errors(400, 401, 429)},
+        responses={200: MeSerializer, **_errors(400, 401, 403, 429)},
         tags=["members"],
     )
     def patch(self, request: Request) -> Response:
         assert isinstance(request.user, User)
-        data = ProfileUpdateInput(data=request.data, partial=True)
+        # Not partial: every field is optional already, and partial=True would also let a
+        # skill through without its level.
+        data = ProfileUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         profile = profile_get_or_create(user=request.user)
         profile_update(actor=request.user, profile=profile, data=data.validated_data)
@@ -170,7 +173,7 @@ class TokenView(APIView):
         operation_id="auth_token_create",
         summary="Get an API token (send it as `Authorization: Token <token>`)",
         request=TokenInput,
-        responses={200: TokenOutput, **_errors(400, 403, 429)},
+        responses={200: TokenOutput, **_errors(400, 401, 403, 429)},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -181,6 +184,14 @@ class TokenView(APIView):
         user = authenticate(
             request._request, password=data.validated_data["password"], **credentials
         )
+        if user is None and getattr(request._request, "axes_locked_out", False):
+            # Answer a lockout in the API's error format, not with django-axes' HTML page.
+            setattr(request._request, "axes_locked_out", False)  # noqa: B010
+            cool_off = get_cool_off(request._request)
+            raise exceptions.Throttled(
+                wait=cool_off.total_seconds() if cool_off else None,
+                detail=_("Too many failed log-in attempts. Try again later."),
+            )
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Wrong login or password."))
         if not EmailAddress.objects.filter(user=user, verified=True).exists():
@@ -192,7 +203,7 @@ class TokenView(APIView):
         operation_id="auth_token_destroy",
         summary="Revoke your API token",
         request=None,
-        responses={204: None, **_errors(401, 429)},
+        responses={204: None, **_errors(401, 403, 429)},
         tags=["auth"],
     )
     def delete(self, request: Request) -> Response:

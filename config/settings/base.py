@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "csp",
     "channels",
     "community",
+    "community.notifications",
+    "community.mentoring",
     "workshops",
     "projects",
     "realtime",
@@ -83,14 +85,19 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "community.notifications.context_processors.unread",
             ],
         },
     },
 ]
 
 # --- Data stores -----------------------------------------------------------
+# An empty DATABASE_URL (e.g. an unset variable passed through by compose) counts as unset
+# here, so that production.py can name it as missing instead of crashing on a KeyError.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -104,7 +111,12 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 defaults socket_timeout to 5 s, which aborts channels_redis's
+                # 5 s blocking pop: idle consumers crashed with TimeoutError and closes
+                # stalled. The blocking read must not time out; connecting still may.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 5}
+                ],
                 "prefix": env("CHANNEL_PREFIX", default="hub"),
                 "capacity": 1500,
                 "expiry": 30,
@@ -140,7 +152,7 @@ LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "community.accounts.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "community.accounts.MemberSignupForm"}
+ACCOUNT_SIGNUP_FORM_CLASS = "community.accounts.MemberSignupForm"
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -162,6 +174,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_VERBOSE = False
+# allauth's own per-login failure limit (5 by default) would trip first and answer with a
+# form error instead of the lockout page: axes owns the per-account lockout, so allauth's
+# per-login limit sits above it; allauth's per-address limit stays.
+ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,{2 * AXES_FAILURE_LIMIT}/15m/key"}
 
 # --- E-mail --------------------------------------------------------------------
 EMAIL_URL = env("EMAIL_URL", default="")
@@ -170,6 +186,7 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Workforce Hub <hub@localhost>")
 
 # --- Internationalisation and time ------------------------------------------------
@@ -220,9 +237,10 @@ CONTENT_SECURITY_POLICY = {
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes missing or bad credentials a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "config.api.HubPagination",
@@ -256,6 +274,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MentorshipStatusEnum": "community.mentoring.models.MentorshipStatus",
+        "ProgrammeStatusEnum": "community.mentoring.models.ProgrammeStatus",
+    },
 }
 
 # --- Realtime ------------------------------------------------------------------------------

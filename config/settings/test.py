@@ -27,3 +27,5 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "1000/min", "token": "1000/min"},
 }
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Find static files on request instead of scanning them all for every test client.
+WHITENOISE_AUTOREFRESH = True

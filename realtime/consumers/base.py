@@ -174,9 +174,11 @@ class HubConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.message, ref=ref, fields=exc.fields)
         except ValidationError as exc:
             await self.send_error(
-                ErrorCode.INVALID, _("The input is not valid."), ref=ref,
+                ErrorCode.INVALID,
+                _("The input is not valid."),
+                ref=ref,
                 fields=_validation_fields(exc),
-            )  # fmt: skip
+            )
         except PermissionDenied:
             await self.send_error(ErrorCode.FORBIDDEN, _("You may not do that."), ref=ref)
         except ObjectDoesNotExist:

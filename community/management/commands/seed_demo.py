@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
+from community.mentoring.demo import seed_mentoring
 from community.models import User
 from community.services import profile_create, profile_update
 
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo community ready: {created} members created, {total} in all.")
         )
+        seed_mentoring(stdout=self.stdout)
 
     def _member(self, data: dict[str, Any], password: str, *, staff: bool = False) -> int:
         username = data["username"]
