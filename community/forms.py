@@ -9,6 +9,7 @@ from django_countries import countries
 from community.languages import SPOKEN_LANGUAGES
 from community.models import CompetencyArea, Profile, Role, SkillLevel, Visibility
 from community.selectors import MemberFilters, catalogue_areas
+from community.widgets import CompactSelect
 
 
 class MemberFilterForm(forms.Form):
@@ -67,7 +68,7 @@ class ProfileForm(forms.ModelForm):
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("Hold Ctrl (or Cmd) to choose more than one."),
     )
-    time_zone = forms.ChoiceField(label=_("Time zone"))
+    time_zone = forms.ChoiceField(label=_("Time zone"), widget=CompactSelect)
     visibility = forms.ChoiceField(
         label=_("Who can see your profile"), choices=Visibility.choices, widget=forms.RadioSelect
     )
@@ -103,6 +104,7 @@ class ProfileForm(forms.ModelForm):
                     empty_value=None,
                     initial=levels.get(skill.pk),
                     help_text=skill.description,
+                    widget=CompactSelect,
                 )
                 names.append(name)
             self.skill_areas.append((area, names))

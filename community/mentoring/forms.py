@@ -5,9 +5,6 @@ import re
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -22,31 +19,10 @@ from community.mentoring.models import (
 )
 from community.mentoring.services import MAX_WINDOWS
 from community.models import CompetencyArea, SkillLevel
+from community.widgets import CompactSelect
 
 BLANK = ("", _("—"))
 TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::00)?")
-
-
-class CompactSelect(forms.Select):
-    """A select rendered in Python rather than one template per option: the settings
-    page holds hundreds of them and stays fast and small this way."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option["value"], " selected" if option["selected"] else "", option["label"])
-                for _group, group_options, _index in widget["optgroups"]
-                for option in group_options
-            ),
-        )
-        return format_html(
-            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
-        )
 
 
 def _skill_choices(areas: list[CompetencyArea], empty_label: Any) -> list[Any]:
