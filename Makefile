@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve migrate seed test test-services lint format clean bench-mentoring
+.PHONY: install run serve migrate seed test test-services lint format clean bench-mentoring bench-room
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ format: install
 
 bench-mentoring: install
 	$(BIN)/python bench/mentoring.py $(ARGS)
+
+bench-room: install
+	$(BIN)/python -m bench.room $(ARGS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("community.api.urls")),
     path("mentoring/", include("community.mentoring.api.urls")),
+    path("workshops/", include("workshops.api.urls")),
     path(
         "notifications/",
         notification_api.NotificationListView.as_view(),

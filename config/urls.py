@@ -14,11 +14,6 @@ SECTIONS = [
         ),
     ),
     (
-        "workshops",
-        gettext_noop("Workshops"),
-        gettext_noop("Live sessions with chat, polls and Q&A, run by facilitators."),
-    ),
-    (
         "projects",
         gettext_noop("Projects"),
         gettext_noop("Group projects with members, task boards, milestones and documents."),
@@ -34,6 +29,7 @@ urlpatterns = [
     path("", include("community.urls")),
     path("notifications/", include("community.notifications.urls")),
     path("mentoring/", include("community.mentoring.urls")),
+    path("workshops/", include("workshops.urls")),
     *[
         path(
             f"{name}/",

@@ -25,10 +25,15 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        logger.exception("channel layer send to %s failed; clients will resync", group)
+    for attempt in (1, 2):
+        try:
+            async_to_sync(layer.group_send)(group, message)
+            return
+        except Exception:
+            # A pooled connection that died with a Redis restart fails once and is
+            # replaced: one retry gets most sends through.
+            if attempt == 2:
+                logger.exception("channel layer send to %s failed; clients will resync", group)
 
 
 def publish_to_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
@@ -64,18 +69,20 @@ def room_broadcast(*, workshop_id: int, event: dict[str, Any]) -> None:
     from realtime.protocol import encode
 
     text = encode(event)
-    message = {"type": "room.frame", "text": text}
+    # "room" tells the process-wide receiver which room it is for; "seq" (stream events
+    # only) lets it drop duplicates without decoding the text.
+    message = {"type": "room.frame", "room": workshop_id, "seq": event.get("seq"), "text": text}
     transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))
 
 
 def room_dirty(*, workshop_id: int, what: str, poll_id: int | None = None) -> None:
     """After commit, tell every process that a room snapshot changed (``what`` is
     "presence" or "poll"): they recompute and send it, throttled and only on change."""
-    message = {"type": "room.dirty", "what": what, "poll_id": poll_id}
+    message = {"type": "room.dirty", "room": workshop_id, "what": what, "poll_id": poll_id}
     transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))
 
 
 def room_kick(*, workshop_id: int, user_id: int, reason: str) -> None:
     """After commit, close every socket of ``user_id`` in the room (removed, ended)."""
-    message = {"type": "room.kick", "user_id": user_id, "reason": reason}
+    message = {"type": "room.kick", "room": workshop_id, "user_id": user_id, "reason": reason}
     transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))

@@ -48,6 +48,7 @@ class CloseCode:
     FORBIDDEN = 4403
     NOT_FOUND = 4404
     REVOKED = 4409
+    TRY_AGAIN = 1013  # standard "try again later": reconnect with backoff (and resume)
 
 
 def event(type_: str, data: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 from django.urls import path
 
 from realtime.consumers.notifications import NotificationsConsumer
+from realtime.consumers.room import RoomConsumer
 
 websocket_urlpatterns = [
     path("ws/notifications/", NotificationsConsumer.as_asgi()),
+    path("ws/workshops/<int:workshop_id>/", RoomConsumer.as_asgi()),
 ]

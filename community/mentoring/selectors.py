@@ -7,7 +7,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -210,6 +222,12 @@ def mentor_candidates(
     langs = list(
         ProfileLanguage.objects.filter(profile_id=mentee.pk).values_list("code", flat=True)
     )
+    return _candidates(mentee=mentee, langs=langs, skill=skill, language=language, country=country)
+
+
+def _candidates(
+    *, mentee: User, langs: Iterable[str], skill: str, language: str, country: str
+) -> QuerySet[MentoringProfile]:
     blocked = Mentorship.objects.filter(
         mentee=mentee,
         status__in=[MentorshipStatus.REQUESTED, MentorshipStatus.ACTIVE, MentorshipStatus.DECLINED],
@@ -219,7 +237,7 @@ def mentor_candidates(
             accepts_mentees=True,
             user__is_active=True,
             user__profile__isnull=False,
-            user_id__in=ProfileLanguage.objects.filter(code__in=langs).values("profile_id"),
+            user_id__in=ProfileLanguage.objects.filter(code__in=list(langs)).values("profile_id"),
         )
         .exclude(user_id=mentee.pk)
         .exclude(user_id__in=blocked)
@@ -265,6 +283,44 @@ def _scoring_rows(candidates: QuerySet[MentoringProfile]) -> list[tuple]:
     )
 
 
+def _skill_facts(
+    mentor_ids: QuerySet | list[int], needs: MenteeNeeds
+) -> tuple[dict[int, dict[int, int]], dict[int, set[int]]]:
+    """What the skill and area parts need of each of ``mentor_ids`` (a list, or a
+    subquery of a superset), in one query with one row per mentor and area of the
+    mentee's: the mentor's level in each target skill ({skill: {mentor: level}}) and
+    who mentors in each of the mentee's areas ({area: {mentor, ...}}). The targets'
+    areas are among the mentee's areas."""
+    targets = list(needs.targets)
+    levels: dict[int, dict[int, int]] = {skill_id: {} for skill_id in targets}
+    members: dict[int, set[int]] = {area_id: set() for area_id in needs.areas}
+    if (isinstance(mentor_ids, list) and not mentor_ids) or not needs.areas:
+        return levels, members
+    per_target = {
+        f"t{k}": Max(
+            Case(
+                When(skill_id=skill_id, then=F("level")),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        for k, skill_id in enumerate(targets)
+    }
+    for uid, area_id, *target_levels in (
+        MentorSkill.objects.filter(user_id__in=mentor_ids, skill__area_id__in=list(needs.areas))
+        .order_by()
+        .values("user_id", "skill__area_id")
+        .annotate(**per_target)
+        .values_list("user_id", "skill__area_id", *per_target)
+        .distinct()  # one row per mentor and area, also without targets to aggregate
+    ):
+        members[area_id].add(uid)
+        for skill_id, level in zip(targets, target_levels, strict=True):
+            if level:
+                levels[skill_id][uid] = level
+    return levels, members
+
+
 def mentor_recommendations(
     *,
     mentee: User,
@@ -278,63 +334,69 @@ def mentor_recommendations(
     are never shown; mentors within ``ROTATION_BAND`` points of each other are ordered
     by a daily rotation per mentee, so equally good mentors share the exposure.
 
-    Built for thousands of candidates: one query reads every candidate's scoring row,
-    one more only the mentor skills in the mentee's areas (all the skill and area parts
-    depend on); totals come from ``score_total``, the same arithmetic as ``score_pair``;
-    the rotation key is hashed only for the bands that reach the top ``limit``; and only
-    the mentors shown get their full offer, profile and explanation."""
+    Built for thousands of candidates (docs/mentoring.md): one query reads each
+    candidate's scoring row and one more the skill facts the score depends on; totals
+    come from ``score_total``, the same arithmetic as ``score_pair``; the rotation key
+    is hashed only for the bands that reach the top ``limit``; and only the mentors
+    shown get their full offer, profile and explanation."""
     needs = mentee_needs(user=mentee)
-    candidates = mentor_candidates(mentee=mentee, skill=skill, language=language, country=country)
+    candidates = _candidates(  # mentor_candidates, with the languages already read
+        mentee=mentee,
+        langs=sorted(needs.languages),
+        skill=skill,
+        language=language,
+        country=country,
+    )
     rows: list[tuple] | None = None
+    scored_ids: QuerySet | list[int] = []
     if needs.targets and not skill:
-        covering = candidates.filter(
-            user_id__in=MentorSkill.objects.filter(skill_id__in=list(needs.targets)).values(
-                "user_id"
-            )
-        )
-        rows = _scoring_rows(covering)
+        scored_ids = MentorSkill.objects.filter(skill_id__in=list(needs.targets)).values("user_id")
+        rows = _scoring_rows(candidates.filter(user_id__in=scored_ids))
         if len(rows) < limit:
             rows = None  # too few cover a target: rank every candidate instead
     if rows is None:
         rows = _scoring_rows(candidates)
-    masks = _fresh_masks([(r[0], r[1], r[2], r[3]) for r in rows])
+        scored_ids = [r[0] for r in rows]
+    if not rows:
+        return []
+    masks = {r[0]: mask_from_bytes(r[1]) for r in rows}
+    stale = [(r[0], r[1], r[2], r[3]) for r in rows if r[2] != (r[3] or "UTC")]
+    if stale:
+        masks.update(_fresh_masks(stale))
     # Every candidate speaks one of the mentee's languages (mentor_candidates), so the
-    # language requirement holds; levels matter only for the targets, and areas only
-    # where they are the mentee's (the targets' areas are among them).
-    levels: dict[int, dict[int, int]] = defaultdict(dict)
-    areas: dict[int, set[int]] = defaultdict(set)
-    if needs.areas and rows:
-        for uid, skill_id, level, area_id in MentorSkill.objects.filter(
-            user_id__in=[r[0] for r in rows], skill__area_id__in=list(needs.areas)
-        ).values_list("user_id", "skill_id", "level", "skill__area_id"):
-            levels[uid][skill_id] = level
-            areas[uid].add(area_id)
-    targets = list(needs.targets.items())
+    # language requirement holds for all of them. For the mentors covering a target, the
+    # subquery that found them is cheaper for the database than thousands of ids.
+    levels, members = _skill_facts(scored_ids, needs)
+    targets = [
+        (levels[skill_id], current, target) for skill_id, (current, target) in needs.targets.items()
+    ]
+    area_members = list(members.values())
     n_targets = len(targets)
-    scored: list[tuple[float, int]] = []  # (adjusted score, mentor id)
+    adjusted: list[float] = []
+    mentor_ids: list[int] = []
     for uid, _mask, _mz, _tz, capacity, n_active, n_pending in rows:
         free = capacity - n_active
         if free <= 0 or uid == needs.user_id or not needs.languages:
             continue
-        skills = levels.get(uid, {})
         full = half = 0
-        for skill_id, (current, target) in targets:
-            level = skills.get(skill_id, 0)
+        for level_of, current, target in targets:
+            level = level_of.get(uid, 0)
             if level >= target:
                 full += 1
             elif level > current:
                 half += 1
         slots = (needs.mask & masks[uid]).bit_count()
-        shared = len(needs.areas & areas[uid]) if uid in areas else 0
+        shared = sum(1 for area in area_members if uid in area)
         total = score_total(n_targets, full, half, slots, free, capacity, shared)
-        scored.append((total - PENDING_PENALTY * n_pending, uid))
+        adjusted.append(total - PENDING_PENALTY * n_pending)
+        mentor_ids.append(uid)
     day = today or timezone.localdate()
-    top_ids = _rotate(scored, mentee_id=mentee.pk, day=day, limit=limit)
+    top_ids = _rotate(adjusted, mentor_ids, mentee_id=mentee.pk, day=day, limit=limit)
     if not top_ids:
         return []
     # The shown mentors' full offers: their row, every skill, and the languages that
     # come prefetched with their profiles.
-    row_of = {r[0]: r for r in rows}
+    row_of = {r[0]: r for r in rows if r[0] in top_ids}
     all_skills: dict[int, dict[int, int]] = defaultdict(dict)
     all_areas: dict[int, set[int]] = defaultdict(set)
     for uid, skill_id, level, area_id in MentorSkill.objects.filter(
@@ -363,15 +425,18 @@ def mentor_recommendations(
 
 
 def _rotate(
-    scored: list[tuple[float, int]], *, mentee_id: int, day: dt.date, limit: int
+    adjusted: list[float], mentor_ids: list[int], *, mentee_id: int, day: dt.date, limit: int
 ) -> list[int]:
     """The first ``limit`` mentor ids in (score band, daily rotation key) order."""
-    banded = [(-(adjusted // ROTATION_BAND), uid) for adjusted, uid in scored]
-    if 0 < limit < len(banded):
+    bands = [-(score // ROTATION_BAND) for score in adjusted]
+    chosen: Iterable[int] = range(len(bands))
+    if 0 < limit < len(bands):
         # Only bands up to the one holding the limit-th mentor can reach the top.
-        cutoff = sorted(band for band, _uid in banded)[limit - 1]
-        banded = [(band, uid) for band, uid in banded if band <= cutoff]
-    keyed = [(band, _rotation_key(mentee_id, uid, day), uid) for band, uid in banded]
+        cutoff = sorted(bands)[limit - 1]
+        chosen = [k for k, band in enumerate(bands) if band <= cutoff]
+    keyed = [
+        (bands[k], _rotation_key(mentee_id, mentor_ids[k], day), mentor_ids[k]) for k in chosen
+    ]
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [uid for _band, _key, uid in keyed[:limit]]
 

@@ -277,6 +277,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MentorshipStatusEnum": "community.mentoring.models.MentorshipStatus",
         "ProgrammeStatusEnum": "community.mentoring.models.ProgrammeStatus",
+        "WorkshopStatusEnum": "workshops.models.WorkshopStatus",
+        "RegistrationStatusEnum": "workshops.models.RegistrationStatus",
+        "LanguageEnum": "community.languages.SPOKEN_LANGUAGES",
     },
 }
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from community.mentoring.demo import seed_mentoring
 from community.models import User
 from community.services import profile_create, profile_update
+from workshops.demo import seed_workshops
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "demo_members.json"
 DEMO_PASSWORD = "hub-demo-2026"  # noqa: S105 - demo accounts only, printed by `make run`
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo community ready: {created} members created, {total} in all.")
         )
         seed_mentoring(stdout=self.stdout)
+        seed_workshops(stdout=self.stdout)
 
     def _member(self, data: dict[str, Any], password: str, *, staff: bool = False) -> int:
         username = data["username"]

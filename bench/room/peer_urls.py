@@ -1,0 +1,3 @@
+"""The peer serves no HTTP pages."""
+
+urlpatterns: list = []

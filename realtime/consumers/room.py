@@ -1,0 +1,426 @@
+"""``/ws/workshops/<id>/``: a workshop's live room (see docs/realtime-protocol.md).
+
+Room sockets do not get a channel-layer channel each: the consumer names a layer alias
+that is not configured, so channels' ``AsyncConsumer`` skips the layer for it
+(``get_channel_layer`` returns None for an unknown alias), and the process's ``RoomHub``
+(realtime/rooms.py) delivers room events to it instead, from one layer channel per
+process. Every action goes through the room's domain services, which authorise it.
+
+Connecting: a member of the room (registered, or a facilitator; any member for an open
+workshop) gets ``hello``, then either ``room.snapshot`` or, with ``?after=<seq>``,
+``room.resume`` with the stream events after that seq (or ``room.reload`` and a
+snapshot when too far behind). The socket is registered with the hub BEFORE the initial
+state is read, and the hub holds the events that arrive meanwhile and releases them
+after it, minus those it already covered: nothing is lost and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import urllib.parse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import OperationalError
+from django.utils.translation import gettext as _
+
+from realtime.consumers.base import Handler, HubConsumer, TokenBucket
+from realtime.protocol import CloseCode, ErrorCode, ProtocolError, event
+from realtime.rooms import RoomSocket, get_hub
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Not in CHANNEL_LAYERS on purpose: the consumer gets no per-socket layer channel.
+NO_LAYER_ALIAS = "room-sockets-have-no-layer-channel"
+SPECIAL_CODES = ("rate_limited", "slow_mode")
+
+
+class AccessRevoked(Exception):
+    """The member may no longer be in the room (removed, unregistered, cancelled)."""
+
+
+def _error_codes(exc: ValidationError) -> set[str]:
+    errors: list[ValidationError] = []
+    if hasattr(exc, "error_dict"):
+        for items in exc.error_dict.values():
+            errors.extend(items)
+    else:
+        errors.extend(exc.error_list)
+    return {e.code for e in errors if e.code}
+
+
+def _fields(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {key: [str(m) for m in msgs] for key, msgs in exc.message_dict.items()}
+    return {"data": [str(m) for m in exc.messages]}
+
+
+def _arg(data: dict[str, Any], key: str, default: Any = None) -> Any:
+    """An action argument, unchecked: the services validate what they are given."""
+    return data.get(key, default)
+
+
+def _after(query_string: bytes) -> int | None:
+    values = urllib.parse.parse_qs(query_string.decode("latin-1")).get("after")
+    if not values:
+        return None
+    try:
+        after = int(values[-1])
+    except ValueError:
+        return None
+    return after if after >= 0 else None
+
+
+class RoomConsumer(HubConsumer):
+    require_member = True
+    channel_layer_alias = NO_LAYER_ALIAS
+
+    sock: RoomSocket | None = None
+    attendance_id: int | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def connect(self) -> None:
+        from workshops.room.selectors import room_access
+        from workshops.room.services import room_join
+
+        self.user = self.scope.get("user")
+        if not (self.user is not None and self.user.is_authenticated):
+            await self.close(code=CloseCode.UNAUTHENTICATED)
+            return
+        self.bucket = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
+        self.workshop_id = int(self.scope["url_route"]["kwargs"]["workshop_id"])
+        try:
+            access = await database_sync_to_async(room_access)(
+                workshop_id=self.workshop_id, user=self.user
+            )
+        except PermissionDenied:
+            await self._refuse(CloseCode.FORBIDDEN)
+            return
+        except ObjectDoesNotExist:
+            await self._refuse(CloseCode.NOT_FOUND)
+            return
+        self.workshop = access.workshop
+        self.is_facilitator = access.is_facilitator
+        # Join the hub first: every event committed from now on reaches this socket.
+        hub = get_hub()
+        try:
+            self.sock = await hub.join(
+                self.workshop_id, self, user_id=self.user.pk, is_facilitator=self.is_facilitator
+            )
+        except Exception:
+            logger.exception("joining room %s failed (channel layer down?)", self.workshop_id)
+            await self._refuse(CloseCode.TRY_AGAIN)
+            return
+        try:
+            attendance = await database_sync_to_async(room_join)(
+                workshop=self.workshop, user=self.user
+            )
+        except (PermissionDenied, ObjectDoesNotExist) as exc:
+            await hub.leave(self.sock)
+            self.sock = None
+            forbidden = isinstance(exc, PermissionDenied)
+            await self._refuse(CloseCode.FORBIDDEN if forbidden else CloseCode.NOT_FOUND)
+            return
+        self.attendance_id = attendance.pk
+        await self.accept()
+        await self.send_event("hello", await self.hello_data())
+        seq = await self._send_initial_state(_after(self.scope.get("query_string", b"")))
+        kicked = await hub.ready(self.sock, seq)
+        if kicked is not None:
+            await self._kicked(kicked)
+
+    async def _refuse(self, code: int) -> None:
+        """Accept, then close with ``code``: a close before accepting reaches browsers
+        as a bare 403 (close code 1006), and they could not tell "you may not enter"
+        (stop) from a network fault (retry)."""
+        await self.accept()
+        await self.close(code=code)
+
+    async def hello_data(self) -> dict[str, Any]:
+        data = await super().hello_data()
+        data["room"] = {"id": self.workshop_id, "is_facilitator": self.is_facilitator}
+        return data
+
+    async def disconnect(self, code: int) -> None:
+        from workshops.room.services import room_leave
+
+        if self.sock is not None:
+            await get_hub().leave(self.sock)
+            self.sock = None
+        if self.attendance_id is not None:
+            attendance_id, self.attendance_id = self.attendance_id, None
+            for attempt in range(1, 6):
+                try:
+                    await database_sync_to_async(room_leave)(attendance_id=attendance_id)
+                except ObjectDoesNotExist:
+                    break  # the workshop (and its attendance) was deleted meanwhile
+                except OperationalError:
+                    # SQLite refuses a write that races another process's ("database is
+                    # locked"); when a whole room disconnects at once, try again shortly.
+                    if attempt == 5:
+                        logger.exception(
+                            "recording the leave of attendance %s failed", attendance_id
+                        )
+                    else:
+                        await asyncio.sleep(0.1 * attempt)
+                        continue
+                except Exception:
+                    logger.exception("recording the leave of attendance %s failed", attendance_id)
+                break
+
+    async def _kicked(self, reason: str) -> None:
+        await self.send_event("room.kicked", {"reason": reason})
+        await self.close(code=CloseCode.FORBIDDEN)
+
+    # --- the initial state and gap fills -------------------------------------------------------
+    def _state_after(self, after: int | None) -> dict[str, Any]:
+        """What a socket starting at ``after`` needs (runs in the database thread)."""
+        from workshops.models import PollStatus
+        from workshops.room.selectors import (
+            polls_for_user,
+            presence,
+            room_events_since,
+            room_snapshot,
+        )
+
+        if after is not None:
+            events = room_events_since(workshop=self.workshop, after_seq=after)
+            if events is not None:
+                polls = polls_for_user(
+                    workshop=self.workshop, user=self.user, is_facilitator=self.is_facilitator
+                )
+                return {
+                    "events": events,
+                    "seq": events[-1]["seq"] if events else after,
+                    "presence": presence(workshop_id=self.workshop_id),
+                    "tallies": [
+                        p["tally"]
+                        for p in polls
+                        if "tally" in p and p["status"] != PollStatus.DRAFT
+                    ],
+                }
+        snapshot = room_snapshot(workshop=self.workshop, user=self.user)
+        return {"snapshot": snapshot, "seq": snapshot["seq"], "reload": after is not None}
+
+    async def _send_initial_state(self, after: int | None) -> int:
+        state = await database_sync_to_async(self._state_after)(after)
+        if "snapshot" in state:
+            if state["reload"]:
+                await self.send_event("room.reload", {"seq": state["seq"]})
+            await self.send_event("room.snapshot", state["snapshot"])
+        else:
+            await self.send_event("room.resume", {"events": state["events"]})
+            await self.send_event("presence", state["presence"])
+            for tally in state["tallies"]:
+                await self.send_event("poll.tally", tally)
+        return int(state["seq"])
+
+    # --- running actions ----------------------------------------------------------------------
+    async def _dispatch(self, handler: Handler, data: dict[str, Any], ref: Any) -> None:
+        async def guarded(data: dict[str, Any], ref: Any) -> dict[str, Any] | None:
+            try:
+                return await handler(data, ref)
+            except ValidationError as exc:
+                special = next((c for c in SPECIAL_CODES if c in _error_codes(exc)), None)
+                if special is None:
+                    raise
+                raise ProtocolError(special, " ".join(exc.messages), _fields(exc)) from exc
+            except AccessRevoked:
+                await self.send_error(ErrorCode.FORBIDDEN, _("You may not do that."), ref=ref)
+                await self._kicked("access_revoked")
+                return None
+
+        await super()._dispatch(guarded, data, ref)
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        """Run an action (in the database thread); a refusal because the member may no
+        longer be in the room at all becomes AccessRevoked (the socket is closed)."""
+        from workshops.room.selectors import room_access
+
+        try:
+            return fn()
+        except PermissionDenied:
+            try:
+                room_access(workshop_id=self.workshop_id, user=self.user)
+            except (PermissionDenied, ObjectDoesNotExist):
+                raise AccessRevoked from None
+            raise
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await database_sync_to_async(self._guard)(fn)
+
+    # --- chat -------------------------------------------------------------------------------
+    async def action_chat_send(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import chat_message_post
+
+        client_id = _arg(data, "client_id", str(ref) if ref is not None else None)
+
+        def run() -> dict[str, Any]:
+            message, created = chat_message_post(
+                workshop=self.workshop, user=self.user, client_id=client_id, body=_arg(data, "body")
+            )
+            return {"id": message.pk, "seq": message.seq, "created": created}
+
+        return await self._run(run)
+
+    async def action_chat_delete(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import chat_message_delete
+
+        def run() -> dict[str, Any]:
+            message = chat_message_delete(
+                workshop=self.workshop, actor=self.user, message_id=_arg(data, "id")
+            )
+            return {"id": message.pk, "deleted": True}
+
+        return await self._run(run)
+
+    async def action_chat_lock(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import room_chat_lock
+
+        def run() -> dict[str, Any]:
+            workshop = room_chat_lock(
+                workshop=self.workshop, actor=self.user, locked=_arg(data, "locked")
+            )
+            return {"locked": workshop.chat_locked}
+
+        return await self._run(run)
+
+    async def action_chat_slow_mode(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import room_slow_mode
+
+        def run() -> dict[str, Any]:
+            workshop = room_slow_mode(
+                workshop=self.workshop, actor=self.user, seconds=_arg(data, "seconds")
+            )
+            return {"seconds": workshop.slow_mode_seconds}
+
+        return await self._run(run)
+
+    # --- the session --------------------------------------------------------------------------
+    async def action_room_start(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import room_session_start
+
+        def run() -> dict[str, Any]:
+            workshop = room_session_start(workshop=self.workshop, actor=self.user)
+            return {"status": workshop.status}
+
+        return await self._run(run)
+
+    async def action_room_end(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import room_session_end
+
+        def run() -> dict[str, Any]:
+            workshop = room_session_end(workshop=self.workshop, actor=self.user)
+            return {"status": workshop.status}
+
+        return await self._run(run)
+
+    # --- participants -----------------------------------------------------------------------
+    async def action_participant_mute(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import room_participant_mute
+
+        def run() -> dict[str, Any]:
+            registration = room_participant_mute(
+                workshop=self.workshop,
+                actor=self.user,
+                user_id=_arg(data, "user_id"),
+                muted=_arg(data, "muted"),
+            )
+            return {"user_id": registration.user_id, "muted": registration.muted_at is not None}
+
+        return await self._run(run)
+
+    async def action_participant_remove(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import room_participant_remove
+
+        def run() -> dict[str, Any]:
+            registration = room_participant_remove(
+                workshop=self.workshop, actor=self.user, user_id=_arg(data, "user_id")
+            )
+            return {"user_id": registration.user_id, "removed": True}
+
+        return await self._run(run)
+
+    # --- polls --------------------------------------------------------------------------------
+    async def action_poll_create(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.selectors import poll_for_user
+        from workshops.room.services import poll_create
+
+        client_id = _arg(data, "client_id", str(ref) if ref is not None else None)
+
+        def run() -> dict[str, Any]:
+            poll, created = poll_create(
+                workshop=self.workshop,
+                actor=self.user,
+                client_id=client_id,
+                question=_arg(data, "question"),
+                kind=_arg(data, "kind"),
+                options=_arg(data, "options", []),
+                anonymous=_arg(data, "anonymous", False),
+                results=_arg(data, "results", "live"),
+            )
+            return {"poll": poll_for_user(poll=poll, user=self.user), "created": created}
+
+        return await self._run(run)
+
+    async def _poll_action(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
+        from workshops.room import services
+
+        action = getattr(services, name)
+
+        def run() -> dict[str, Any]:
+            poll = action(workshop=self.workshop, actor=self.user, poll_id=_arg(data, "poll_id"))
+            return {"poll_id": poll.pk, "status": poll.status, "revealed": poll.revealed}
+
+        return await self._run(run)
+
+    async def action_poll_open(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        return await self._poll_action("poll_open", data)
+
+    async def action_poll_close(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        return await self._poll_action("poll_close", data)
+
+    async def action_poll_reveal(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        return await self._poll_action("poll_reveal", data)
+
+    async def action_poll_vote(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+        from workshops.room.services import poll_vote_cast
+
+        def run() -> dict[str, Any]:
+            vote = poll_vote_cast(
+                workshop=self.workshop,
+                user=self.user,
+                poll_id=_arg(data, "poll_id"),
+                choices=_arg(data, "choices"),
+            )
+            return {"poll_id": vote.poll_id, "choices": vote.choices}
+
+        return await self._run(run)
+
+    # --- gap fill --------------------------------------------------------------------------------
+    async def action_sync(self, data: dict[str, Any], ref: Any) -> None:
+        from workshops.room.selectors import room_events_since
+
+        after = _arg(data, "after")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValidationError({"after": _("Give the last sequence number you saw.")})
+
+        def run() -> tuple[list[dict[str, Any]] | None, int]:
+            from workshops.models import Workshop
+
+            events = room_events_since(workshop=self.workshop, after_seq=after)
+            last = Workshop.objects.values_list("last_seq", flat=True).get(pk=self.workshop_id)
+            return events, last
+
+        events, last_seq = await self._run(run)
+        if events is None:
+            await self.send_json(event("room.reload", {"seq": last_seq}, ref=ref))
+        else:
+            await self.send_json(event("room.resume", {"events": events}, ref=ref))
+        return None
