@@ -605,8 +605,9 @@ class RoomHub:
         except StopIteration:
             self.frames_sent += 1
             return
-        except Exception:
-            logger.info("room hub: send to a socket failed; dropping it", exc_info=True)
+        except Exception as exc:
+            # A socket that closed between the fan-out and the write: expected, no trace.
+            logger.info("room hub: send to a socket failed (%r); dropping it", exc)
             self._drop(self.rooms.get(sock.room_id), sock, None)
             return
         sock.writer = self.loop.create_task(self._finish_writes(sock, coro, first))
@@ -623,8 +624,9 @@ class RoomHub:
         except asyncio.CancelledError:
             coro.close()
             raise
-        except Exception:
-            logger.info("room hub: send to a socket failed; dropping it", exc_info=True)
+        except Exception as exc:
+            # A socket that closed between the fan-out and the write: expected, no trace.
+            logger.info("room hub: send to a socket failed (%r); dropping it", exc)
             sock.writer = None
             self._drop(self.rooms.get(sock.room_id), sock, None)
         finally:
