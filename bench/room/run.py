@@ -152,7 +152,18 @@ class Bench:
         out.mkdir(parents=True, exist_ok=True)
         for s in srv:
             path = out / f"{label}-{s.name}.txt"
-            argv = [spy, "record", "-p", str(s.pid), "-r", "250", "-f", "raw", "--threads"]
+            argv = [
+                spy,
+                "record",
+                "-p",
+                str(s.pid),
+                "-r",
+                "250",
+                "-f",
+                "raw",
+                "--threads",
+                "--idle",
+            ]
             argv += ["--nonblocking", "-o", str(path)]
             self.profilers.append(
                 subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -752,6 +763,11 @@ def main(argv: list[str] | None = None) -> None:
         if "two_process" in only:
             print(f"[{time.perf_counter() - started:5.0f} s] two processes", flush=True)
             report["two_process"] = bench.burst("hub", two_processes=True)
+    except BaseException:
+        print(f"server logs are in {bench.logs}", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(bench.logs, ignore_errors=True)
     finally:
         bench.stop_all()
         if bench.sessions:
