@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("community.api.urls")),
     path("mentoring/", include("community.mentoring.api.urls")),
     path("workshops/", include("workshops.api.urls")),
+    path("forums/", include("community.forums.api.urls")),
     path(
         "notifications/",
         notification_api.NotificationListView.as_view(),

@@ -7,13 +7,6 @@ from config.health import healthz
 
 SECTIONS = [
     (
-        "forums",
-        gettext_noop("Forums"),
-        gettext_noop(
-            "Ask and answer questions about cell culture, purification, GMP, QC and more."
-        ),
-    ),
-    (
         "projects",
         gettext_noop("Projects"),
         gettext_noop("Group projects with members, task boards, milestones and documents."),
@@ -30,6 +23,7 @@ urlpatterns = [
     path("notifications/", include("community.notifications.urls")),
     path("mentoring/", include("community.mentoring.urls")),
     path("workshops/", include("workshops.urls")),
+    path("forums/", include("community.forums.urls")),
     *[
         path(
             f"{name}/",

@@ -86,3 +86,19 @@ def room_kick(*, workshop_id: int, user_id: int, reason: str) -> None:
     """After commit, close every socket of ``user_id`` in the room (removed, ended)."""
     message = {"type": "room.kick", "room": workshop_id, "user_id": user_id, "reason": reason}
     transaction.on_commit(lambda: _group_send(room_group(workshop_id), message))
+
+
+# --- forum topics -----------------------------------------------------------------------
+# Readers of a topic page join the topic's group (realtime/consumers/topic.py). Topic
+# readers are few compared with a workshop room, so the stock group pattern serves.
+
+
+def topic_group(topic_id: int) -> str:
+    return f"forum.topic.{topic_id}"
+
+
+def topic_broadcast(*, topic_id: int, event: dict[str, Any]) -> None:
+    """After commit, send a topic stream event ({"type", "seq", "topic", "data"}) to
+    every socket reading the topic, on every process."""
+    message = {"type": "topic.event", "event": event}
+    transaction.on_commit(lambda: _group_send(topic_group(topic_id), message))

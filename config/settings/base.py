@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "community",
     "community.notifications",
     "community.mentoring",
+    "community.forums",
     "workshops",
     "projects",
     "realtime",

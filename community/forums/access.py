@@ -1,0 +1,117 @@
+"""Who may see and do what in the forums. Every selector and service goes through here,
+so a restricted category is invisible everywhere: lists, search, API, notifications,
+websocket events."""
+
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+
+from community.forums.models import Category, Post, Topic
+from community.models import ROLE_FIELDS, User
+
+Viewer = User | AnonymousUser | Any
+
+
+def is_moderator(user: Viewer) -> bool:
+    """Moderators hold ``community.moderate_community`` (the Moderators group); staff
+    superusers hold every permission."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cached = getattr(user, "_forum_is_moderator", None)
+    if cached is None:
+        cached = bool(user.is_active and user.has_perm("community.moderate_community"))
+        setattr(user, "_forum_is_moderator", cached)  # noqa: B010
+    return bool(cached)
+
+
+def member_roles(user: Viewer) -> set[str]:
+    """The roles on the member's profile ("mentor", "facilitator", ...)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_forum_roles", None)
+    if cached is None:
+        profile = getattr(user, "profile", None)
+        cached = {role for role, field in ROLE_FIELDS.items() if getattr(profile, field, False)}
+        setattr(user, "_forum_roles", cached)  # noqa: B010
+    return set(cached)
+
+
+def category_filter(user: Viewer, prefix: str = "") -> Q:
+    """A Q on Category (or, with ``prefix`` like "category__", on a related model) that
+    keeps what ``user`` may read."""
+    if is_moderator(user):
+        return Q()
+    return Q(**{f"{prefix}required_role": ""}) | Q(
+        **{f"{prefix}required_role__in": sorted(member_roles(user))}
+    )
+
+
+def can_see_category(user: Viewer, category: Category) -> bool:
+    return (
+        not category.required_role
+        or is_moderator(user)
+        or category.required_role in member_roles(user)
+    )
+
+
+def categories_visible_to(user: Viewer) -> QuerySet[Category]:
+    return Category.objects.filter(category_filter(user))
+
+
+def topics_visible_to(user: Viewer) -> QuerySet[Topic]:
+    """Live topics in categories the user may read (deleted and merged-away topics are
+    gone for everyone; moderators reach them through the moderation pages)."""
+    return Topic.objects.filter(
+        category_filter(user, "category__"), is_deleted=False, merged_into__isnull=True
+    )
+
+
+def can_see_topic(user: Viewer, topic: Topic) -> bool:
+    return (
+        not topic.is_deleted
+        and topic.merged_into_id is None
+        and can_see_category(user, topic.category)
+    )
+
+
+def post_visible_q(user: Viewer, prefix: str = "") -> Q:
+    """Posts a reader sees as text: not deleted, and not hidden unless the reader is a
+    moderator or the author (authors see their hidden post, marked as hidden)."""
+    if is_moderator(user):
+        return Q(**{f"{prefix}is_deleted": False})
+    q = Q(**{f"{prefix}is_deleted": False, f"{prefix}is_hidden": False})
+    if getattr(user, "is_authenticated", False):
+        q |= Q(**{f"{prefix}is_deleted": False, f"{prefix}author": user})
+    return q
+
+
+def can_post_in(user: Viewer, topic: Topic) -> bool:
+    """Reply allowed: a member who can see the topic, which is open (locked topics take
+    moderators' posts only)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if not can_see_topic(user, topic):
+        return False
+    if is_moderator(user):
+        return True
+    return not (topic.is_closed or topic.is_locked)
+
+
+def can_edit_post(user: Viewer, post: Post) -> bool:
+    if not getattr(user, "is_authenticated", False) or post.is_deleted:
+        return False
+    if is_moderator(user):
+        return True
+    return post.author_id == user.pk and not post.topic.is_locked
+
+
+def can_accept_answer(user: Viewer, topic: Topic) -> bool:
+    if not getattr(user, "is_authenticated", False) or not topic.is_question:
+        return False
+    return topic.author_id == user.pk or is_moderator(user)
+
+
+def can_verify_answer(user: Viewer) -> bool:
+    """Experts (members with the mentor role) and moderators mark answers verified."""
+    return is_moderator(user) or "mentor" in member_roles(user)

@@ -1,0 +1,1 @@
+"""Forum REST API under /api/v1/forums/, one module per area."""

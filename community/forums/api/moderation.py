@@ -1,0 +1,5 @@
+"""moderation API."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""posting API."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""reading API."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""search API."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

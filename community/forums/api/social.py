@@ -1,0 +1,5 @@
+"""social API."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

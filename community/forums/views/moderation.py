@@ -1,0 +1,5 @@
+"""moderation pages (HTML)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""posting pages (HTML)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

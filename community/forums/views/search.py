@@ -1,0 +1,5 @@
+"""search pages (HTML)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

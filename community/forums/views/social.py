@@ -1,0 +1,5 @@
+"""social pages (HTML)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
