@@ -54,3 +54,12 @@ def make_post(
     *, topic: Topic, author: User | None = None, body: str = "A reply.", **kw: Any
 ) -> Post:
     return post_create(author=author or make_member().user, topic=topic, body=body, **kw)
+
+
+def make_moderator(username: str | None = None) -> User:
+    """A member in the Moderators group (community.moderate_community)."""
+    from django.contrib.auth.models import Group
+
+    user = make_member(username).user
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return User.objects.get(pk=user.pk)  # fresh: no cached permissions

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from community.forums import access
 from community.forums.models import Category, MemberStats, Post, Topic, TopicKind, TopicSkill
+from community.forums.services import notify
 from community.forums.stream import topic_event_append
 from community.markup import markdown_to_text, render_markdown
 from community.models import Skill, User
@@ -118,6 +119,7 @@ def _post_add(
     )
     if not is_opening:
         topic_event_append(topic=topic, type="post.created", data=post_payload(post))
+    notify.on_post_created(post=post, mentioned=())
     return post
 
 
