@@ -1,4 +1,5 @@
-"""The REST API's shared plumbing: one error format and one pagination style.
+"""The REST API's shared plumbing: one error format, one pagination style, and the
+few steps every view repeats (validate the input, paginate a list, document errors).
 
 Every error the API returns has the shape::
 
@@ -8,13 +9,15 @@ Every error the API returns has the shape::
 input as a whole) and is empty when the error is not about the input.
 """
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -23,11 +26,39 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+if TYPE_CHECKING:  # rest_framework.generics imports this module for the pagination class
+    from rest_framework.generics import GenericAPIView
+
 
 class HubPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+def paginated(
+    view: "GenericAPIView[Any]",
+    queryset: QuerySet[Any],
+    serializer_class: type[serializers.BaseSerializer[Any]],
+    *,
+    context: Mapping[str, Any] | Callable[[list[Any]], Mapping[str, Any]] | None = None,
+) -> Response:
+    """One page of ``queryset`` (``?page=``, ``?page_size=``) serialised with
+    ``serializer_class``, in the paginated envelope. ``context`` is the serializer
+    context, or a function of the page's items that returns it (for data loaded per
+    page)."""
+    page = list(view.paginate_queryset(queryset) or [])
+    extra = context(page) if callable(context) else context
+    data = serializer_class(page, many=True, context=dict(extra or {})).data
+    return view.get_paginated_response(data)
+
+
+def validated(serializer_class: type[serializers.BaseSerializer[Any]], data: Any) -> dict[str, Any]:
+    """The input validated by ``serializer_class``; invalid input raises the one
+    "invalid" error, with a message per field."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def _flatten(detail: Any) -> list[str]:
@@ -98,3 +129,17 @@ class ErrorSerializer(serializers.Serializer):
     """The one error format, for the OpenAPI schema."""
 
     error = ErrorBodySerializer
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
+    401: OpenApiResponse(ErrorSerializer, description="Not signed in"),
+    403: OpenApiResponse(ErrorSerializer, description="Forbidden"),
+    404: OpenApiResponse(ErrorSerializer, description="Not found"),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests"),
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The schema's error responses for these status codes, for ``extend_schema``."""
+    return {code: ERROR_RESPONSES[code] for code in codes}

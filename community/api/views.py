@@ -6,7 +6,7 @@ from allauth.account.models import EmailAddress
 from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
@@ -37,19 +37,10 @@ from community.selectors import (
     skill_list,
 )
 from community.services import profile_get_or_create, profile_update
-from config.api import ErrorSerializer
+from config.api import error_responses, paginated, validated
 
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
-    401: OpenApiResponse(ErrorSerializer, description="Not signed in"),
-    403: OpenApiResponse(ErrorSerializer, description="Forbidden"),
-    404: OpenApiResponse(ErrorSerializer, description="Not found"),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests"),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: ERRORS[code] for code in codes}
+# Other apps' API modules still import the error schema helper from here.
+_errors = error_responses
 
 
 class AreaListView(APIView):
@@ -58,7 +49,7 @@ class AreaListView(APIView):
     @extend_schema(
         operation_id="catalogue_areas_list",
         summary="The competency catalogue: every area with its skills",
-        responses={200: AreaSerializer(many=True), **_errors(429)},
+        responses={200: AreaSerializer(many=True), **error_responses(429)},
         tags=["catalogue"],
     )
     def get(self, request: Request) -> Response:
@@ -73,14 +64,12 @@ class SkillListView(GenericAPIView[Any]):
         operation_id="catalogue_skills_list",
         summary="Skills in the catalogue, optionally in one area",
         parameters=[OpenApiParameter("area", str, description="An area slug.")],
-        responses={200: SkillSerializer(many=True), **_errors(400, 404, 429)},
+        responses={200: SkillSerializer(many=True), **error_responses(400, 404, 429)},
         tags=["catalogue"],
     )
     def get(self, request: Request) -> Response:
-        params = SkillListInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        page = self.paginate_queryset(skill_list(area=params.validated_data["area"]))
-        return self.get_paginated_response(SkillSerializer(page, many=True).data)
+        params = validated(SkillListInput, request.query_params)
+        return paginated(self, skill_list(area=params["area"]), SkillSerializer)
 
 
 class MemberListView(GenericAPIView[Any]):
@@ -91,13 +80,11 @@ class MemberListView(GenericAPIView[Any]):
         operation_id="members_list",
         summary="The member directory (public profiles, or all when signed in)",
         parameters=[MemberListInput],
-        responses={200: MemberSerializer(many=True), **_errors(400, 404, 429)},
+        responses={200: MemberSerializer(many=True), **error_responses(400, 404, 429)},
         tags=["members"],
     )
     def get(self, request: Request) -> Response:
-        params = MemberListInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = validated(MemberListInput, request.query_params)
         filters = MemberFilters(
             q=data.get("q", ""),
             skill=data.get("skill", ""),
@@ -106,8 +93,7 @@ class MemberListView(GenericAPIView[Any]):
             language=data.get("language", ""),
             role=data.get("role", ""),
         )
-        page = self.paginate_queryset(member_list(viewer=request.user, filters=filters))
-        return self.get_paginated_response(MemberSerializer(page, many=True).data)
+        return paginated(self, member_list(viewer=request.user, filters=filters), MemberSerializer)
 
 
 class MemberDetailView(APIView):
@@ -116,7 +102,7 @@ class MemberDetailView(APIView):
     @extend_schema(
         operation_id="members_retrieve",
         summary="One member's profile",
-        responses={200: MemberDetailSerializer, **_errors(404, 429)},
+        responses={200: MemberDetailSerializer, **error_responses(404, 429)},
         tags=["members"],
     )
     def get(self, request: Request, username: str) -> Response:
@@ -137,7 +123,7 @@ class MeView(APIView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="Your own profile",
-        responses={200: MeSerializer, **_errors(401, 429)},
+        responses={200: MeSerializer, **error_responses(401, 429)},
         tags=["members"],
     )
     def get(self, request: Request) -> Response:
@@ -148,17 +134,16 @@ class MeView(APIView):
         operation_id="me_partial_update",
         summary="Edit your own profile (send only the fields to change)",
         request=ProfileUpdateInput,
-        responses={200: MeSerializer, **_errors(400, 401, 403, 429)},
+        responses={200: MeSerializer, **error_responses(400, 401, 403, 429)},
         tags=["members"],
     )
     def patch(self, request: Request) -> Response:
         assert isinstance(request.user, User)
         # Not partial: every field is optional already, and partial=True would also let a
         # skill through without its level.
-        data = ProfileUpdateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ProfileUpdateInput, request.data)
         profile = profile_get_or_create(user=request.user)
-        profile_update(actor=request.user, profile=profile, data=data.validated_data)
+        profile_update(actor=request.user, profile=profile, data=data)
         return Response(MeSerializer(self._me(request.user)).data)
 
 
@@ -173,17 +158,14 @@ class TokenView(APIView):
         operation_id="auth_token_create",
         summary="Get an API token (send it as `Authorization: Token <token>`)",
         request=TokenInput,
-        responses={200: TokenOutput, **_errors(400, 401, 403, 429)},
+        responses={200: TokenOutput, **error_responses(400, 401, 403, 429)},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        data = TokenInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        login = data.validated_data["login"].strip()
+        data = validated(TokenInput, request.data)
+        login = data["login"].strip()
         credentials = {"email" if "@" in login else "username": login}
-        user = authenticate(
-            request._request, password=data.validated_data["password"], **credentials
-        )
+        user = authenticate(request._request, password=data["password"], **credentials)
         if user is None and getattr(request._request, "axes_locked_out", False):
             # Answer a lockout in the API's error format, not with django-axes' HTML page.
             setattr(request._request, "axes_locked_out", False)  # noqa: B010
@@ -203,7 +185,7 @@ class TokenView(APIView):
         operation_id="auth_token_destroy",
         summary="Revoke your API token",
         request=None,
-        responses={204: None, **_errors(401, 403, 429)},
+        responses={204: None, **error_responses(401, 403, 429)},
         tags=["auth"],
     )
     def delete(self, request: Request) -> Response:

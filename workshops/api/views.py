@@ -13,11 +13,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from community.api.views import _errors
 from community.models import User, time_zone_names
+from config.api import error_responses, paginated, validated
 from workshops import services
 from workshops.api.serializers import (
     AttendanceSerializer,
@@ -48,12 +47,6 @@ TAGS = ["workshops"]
 def _me(request: Request) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _workshop(request: Request, pk: int) -> Workshop:
@@ -87,11 +80,11 @@ class WorkshopListView(GenericAPIView[Any]):
         operation_id="workshops_list",
         summary="Upcoming (soonest first) or past (latest first) workshops, with filters",
         parameters=[WorkshopListInput],
-        responses={200: WorkshopSerializer(many=True), **_errors(400, 404, 429)},
+        responses={200: WorkshopSerializer(many=True), **error_responses(400, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
-        params = _valid(WorkshopListInput, request.query_params)
+        params = validated(WorkshopListInput, request.query_params)
         filters = WorkshopFilters(
             skill=params.get("skill", ""),
             language=params.get("language", ""),
@@ -100,21 +93,19 @@ class WorkshopListView(GenericAPIView[Any]):
             time_zone=_viewer_zone(request, params.get("time_zone")),
         )
         qs = workshop_list(when=params["when"], filters=filters, viewer=request.user)
-        page = self.paginate_queryset(qs)
-        data = WorkshopSerializer(page, many=True, context={"request": request}).data
-        return self.get_paginated_response(data)
+        return paginated(self, qs, WorkshopSerializer, context={"request": request})
 
     @extend_schema(
         operation_id="workshops_create",
         summary="Schedule a workshop (facilitators and staff); times in `time_zone`",
         request=WorkshopCreateInput,
-        responses={201: WorkshopDetailSerializer, **_errors(400, 401, 403, 429)},
+        responses={201: WorkshopDetailSerializer, **error_responses(400, 401, 403, 429)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
         if not services.can_create_workshops(request.user):
             raise exceptions.PermissionDenied(_("Only facilitators and staff schedule workshops."))
-        data = _valid(WorkshopCreateInput, request.data)
+        data = validated(WorkshopCreateInput, request.data)
         workshop = services.workshop_create(actor=_me(request), **data)
         return _detail(request, workshop.pk, status.HTTP_201_CREATED)
 
@@ -123,7 +114,7 @@ class WorkshopDetailView(APIView):
     @extend_schema(
         operation_id="workshops_retrieve",
         summary="One workshop: seats left, and your registration and waitlist position",
-        responses={200: WorkshopDetailSerializer, **_errors(404, 429)},
+        responses={200: WorkshopDetailSerializer, **error_responses(404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -133,14 +124,14 @@ class WorkshopDetailView(APIView):
         operation_id="workshops_partial_update",
         summary="Change a workshop (its facilitators and staff); send only what changes",
         request=WorkshopUpdateInput,
-        responses={200: WorkshopDetailSerializer, **_errors(400, 401, 403, 404, 429)},
+        responses={200: WorkshopDetailSerializer, **error_responses(400, 401, 403, 404, 429)},
         tags=TAGS,
     )
     def patch(self, request: Request, pk: int) -> Response:
         workshop = _workshop(request, pk)
         if not services.can_edit_workshop(request.user, workshop):
             raise exceptions.PermissionDenied(_("Only this workshop's facilitators can change it."))
-        data = _valid(WorkshopUpdateInput, request.data)
+        data = validated(WorkshopUpdateInput, request.data)
         services.workshop_update(actor=_me(request), workshop=workshop, data=data)
         return _detail(request, pk)
 
@@ -152,11 +143,11 @@ class WorkshopCancelView(APIView):
         operation_id="workshops_cancel",
         summary="Cancel a workshop (its facilitators and staff); registrants are told",
         request=CancelInput,
-        responses={200: WorkshopDetailSerializer, **_errors(400, 401, 403, 404, 429)},
+        responses={200: WorkshopDetailSerializer, **error_responses(400, 401, 403, 404, 429)},
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(CancelInput, request.data)
+        data = validated(CancelInput, request.data)
         workshop = _workshop(request, pk)
         services.workshop_cancel(actor=_me(request), workshop=workshop, reason=data["reason"])
         return _detail(request, pk)
@@ -172,12 +163,12 @@ class RegistrationView(APIView):
         responses={
             201: WorkshopDetailSerializer,
             200: OpenApiResponse(WorkshopDetailSerializer, description="Already registered"),
-            **_errors(400, 401, 403, 404, 429),
+            **error_responses(400, 401, 403, 404, 429),
         },
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        _valid(EmptyInput, request.data or {})
+        validated(EmptyInput, request.data or {})
         workshop = _workshop(request, pk)
         before = (
             Registration.objects.filter(workshop=workshop, user=_me(request))
@@ -191,7 +182,7 @@ class RegistrationView(APIView):
         operation_id="workshops_registration_destroy",
         summary="Cancel your registration; your seat goes to the first on the waitlist",
         request=None,
-        responses={204: None, **_errors(400, 401, 403, 404, 429)},
+        responses={204: None, **error_responses(400, 401, 403, 404, 429)},
         tags=TAGS,
     )
     def delete(self, request: Request, pk: int) -> Response:
@@ -207,6 +198,23 @@ class RegistrationView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _waitlist_positions(page: list[Registration]) -> dict[str, Any]:
+    """Serializer context: each waitlisted registration's place in its workshop's queue."""
+    waiting = [r for r in page if r.status == RegistrationStatus.WAITLISTED]
+    positions = {}
+    for registration in waiting:  # at most a page of them, usually none
+        positions[registration.pk] = (
+            Registration.objects.filter(
+                workshop_id=registration.workshop_id,
+                status=RegistrationStatus.WAITLISTED,
+                created_at__lte=registration.created_at,
+            )
+            .exclude(created_at=registration.created_at, id__gt=registration.pk)
+            .count()
+        )
+    return {"positions": positions}
+
+
 class MyRegistrationsView(GenericAPIView[Any]):
     permission_classes = [IsAuthenticated]
     serializer_class = RegistrationSerializer
@@ -214,25 +222,16 @@ class MyRegistrationsView(GenericAPIView[Any]):
     @extend_schema(
         operation_id="workshops_registrations_list",
         summary="Your registrations for upcoming workshops (seats and waitlist places)",
-        responses={200: RegistrationSerializer(many=True), **_errors(401, 404, 429)},
+        responses={200: RegistrationSerializer(many=True), **error_responses(401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(registrations_for_user(user=_me(request)))
-        waiting = [r for r in page or [] if r.status == RegistrationStatus.WAITLISTED]
-        positions = {}
-        for registration in waiting:  # at most a page of them, usually none
-            positions[registration.pk] = (
-                Registration.objects.filter(
-                    workshop_id=registration.workshop_id,
-                    status=RegistrationStatus.WAITLISTED,
-                    created_at__lte=registration.created_at,
-                )
-                .exclude(created_at=registration.created_at, id__gt=registration.pk)
-                .count()
-            )
-        data = RegistrationSerializer(page, many=True, context={"positions": positions}).data
-        return self.get_paginated_response(data)
+        return paginated(
+            self,
+            registrations_for_user(user=_me(request)),
+            RegistrationSerializer,
+            context=_waitlist_positions,
+        )
 
 
 class _CalendarView(APIView):
@@ -249,7 +248,7 @@ class WorkshopCalendarView(_CalendarView):
         summary="The workshop as an iCalendar (.ics) file, times in UTC",
         responses={
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="An .ics"),
-            **_errors(404, 429),
+            **error_responses(404, 429),
         },
         tags=TAGS,
     )
@@ -270,7 +269,7 @@ class CalendarFeedView(APIView):
     @extend_schema(
         operation_id="workshops_calendar_feed_retrieve",
         summary="Your private calendar feed URL (your upcoming workshops as iCalendar)",
-        responses={200: CalendarFeedSerializer, **_errors(401, 429)},
+        responses={200: CalendarFeedSerializer, **error_responses(401, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -280,11 +279,11 @@ class CalendarFeedView(APIView):
         operation_id="workshops_calendar_feed_reset",
         summary="Give your calendar feed a new secret URL (the old one stops working)",
         request=None,
-        responses={200: CalendarFeedSerializer, **_errors(401, 403, 429)},
+        responses={200: CalendarFeedSerializer, **error_responses(401, 403, 429)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        _valid(EmptyInput, request.data or {})
+        validated(EmptyInput, request.data or {})
         return self._feed(request, services.calendar_feed_reset(user=_me(request)).token)
 
 
@@ -294,7 +293,7 @@ class AttendanceView(APIView):
     @extend_schema(
         operation_id="workshops_attendance",
         summary="Who attended and for how many minutes (the workshop's facilitators, staff)",
-        responses={200: AttendanceSerializer(many=True), **_errors(401, 403, 404, 429)},
+        responses={200: AttendanceSerializer(many=True), **error_responses(401, 403, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request, pk: int) -> Response:

@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from community.api.views import _errors
 from community.mentoring import services
 from community.mentoring.api.serializers import (
     EmptyInput,
@@ -68,6 +67,7 @@ from community.mentoring.selectors import (
     programmes_for_user,
 )
 from community.models import Profile, User
+from config.api import error_responses, paginated, validated
 
 TAGS = ["mentoring"]
 
@@ -75,12 +75,6 @@ TAGS = ["mentoring"]
 def _me(request: Request) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -95,7 +89,7 @@ class MentoringSettingsView(APIView):
     @extend_schema(
         operation_id="mentoring_settings_retrieve",
         summary="Your mentoring settings, as mentor and as mentee",
-        responses={200: MentoringSettingsSerializer, **_errors(401, 429)},
+        responses={200: MentoringSettingsSerializer, **error_responses(401, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -105,7 +99,7 @@ class MentoringSettingsView(APIView):
         operation_id="mentoring_settings_partial_update",
         summary="Change your mentoring settings (a list you send replaces the stored one)",
         request=MentoringSettingsInput,
-        responses={200: MentoringSettingsSerializer, **_errors(400, 401, 403, 429)},
+        responses={200: MentoringSettingsSerializer, **error_responses(400, 401, 403, 429)},
         tags=TAGS,
     )
     def patch(self, request: Request) -> Response:
@@ -123,11 +117,11 @@ class RecommendationListView(APIView):
         operation_id="mentoring_recommendations_list",
         summary="Your best mentors, each with its score and why",
         parameters=[RecommendationInput],
-        responses={200: RecommendationSerializer(many=True), **_errors(400, 401, 429)},
+        responses={200: RecommendationSerializer(many=True), **error_responses(400, 401, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
-        params = _valid(RecommendationInput, request.query_params)
+        params = validated(RecommendationInput, request.query_params)
         suggestions = mentor_recommendations(
             mentee=_me(request),
             skill=params["skill"].slug if params["skill"] else "",
@@ -170,11 +164,11 @@ class MentorshipListView(GenericAPIView[Any]):
         operation_id="mentoring_mentorships_list",
         summary="Your mentorships and requests, as mentee and as mentor, newest first",
         parameters=[MentorshipListInput],
-        responses={200: MentorshipSerializer(many=True), **_errors(400, 401, 404, 429)},
+        responses={200: MentorshipSerializer(many=True), **error_responses(400, 401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
-        params = _valid(MentorshipListInput, request.query_params)
+        params = validated(MentorshipListInput, request.query_params)
         user = _me(request)
         qs = mentorships_for_user(user=user)
         if params.get("status"):
@@ -183,19 +177,17 @@ class MentorshipListView(GenericAPIView[Any]):
             qs = qs.filter(mentee=user)
         elif params.get("role") == ProgrammeRole.MENTOR:
             qs = qs.filter(mentor=user)
-        page = self.paginate_queryset(qs)
-        data = MentorshipSerializer(page, many=True, context={"user": user}).data
-        return self.get_paginated_response(data)
+        return paginated(self, qs, MentorshipSerializer, context={"user": user})
 
     @extend_schema(
         operation_id="mentoring_mentorships_create",
         summary="Ask a mentor to mentor you",
         request=MentorshipRequestInput,
-        responses={201: MentorshipDetailSerializer, **_errors(400, 401, 403, 429)},
+        responses={201: MentorshipDetailSerializer, **error_responses(400, 401, 403, 429)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        data = _valid(MentorshipRequestInput, request.data)
+        data = validated(MentorshipRequestInput, request.data)
         mentorship = services.mentorship_request(
             mentee=_me(request),
             mentor=data["mentor"],
@@ -211,7 +203,7 @@ class MentorshipDetailView(APIView):
     @extend_schema(
         operation_id="mentoring_mentorships_retrieve",
         summary="One of your mentorships: goals, session log and feedback",
-        responses={200: MentorshipDetailSerializer, **_errors(401, 404, 429)},
+        responses={200: MentorshipDetailSerializer, **error_responses(401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -228,13 +220,13 @@ class _MentorshipActionView(APIView):
         service: Callable[..., Any],
         input_class: type[Serializer] = EmptyInput,
     ) -> Response:
-        data = _valid(input_class, request.data)
+        data = validated(input_class, request.data)
         mentorship = _mentorship(request, pk)
         service(actor=_me(request), mentorship=mentorship, **data)
         return _detail(request, pk)
 
 
-_ACTION_ERRORS = _errors(400, 401, 403, 404, 429)
+_ACTION_ERRORS = error_responses(400, 401, 403, 404, 429)
 
 
 class MentorshipAcceptView(_MentorshipActionView):
@@ -308,7 +300,7 @@ class MentorshipFeedbackView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(FeedbackInput, request.data)
+        data = validated(FeedbackInput, request.data)
         mentorship = _mentorship(request, pk)
         feedback = services.mentorship_feedback_give(
             actor=_me(request), mentorship=mentorship, **data
@@ -330,7 +322,7 @@ class MentorshipGoalCreateView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(GoalInput, request.data)
+        data = validated(GoalInput, request.data)
         goal = services.mentorship_goal_add(
             actor=_me(request), mentorship=_mentorship(request, pk), title=data["title"]
         )
@@ -348,7 +340,7 @@ class MentorshipGoalUpdateView(APIView):
         tags=TAGS,
     )
     def patch(self, request: Request, pk: int, goal_id: int) -> Response:
-        data = _valid(GoalProgressInput, request.data)
+        data = validated(GoalProgressInput, request.data)
         mentorship = _mentorship(request, pk)
         goal = next((g for g in mentorship.goal_items.all() if g.pk == goal_id), None)
         if goal is None:
@@ -371,7 +363,7 @@ class MentorshipSessionCreateView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(SessionInput, request.data)
+        data = validated(SessionInput, request.data)
         mentorship = _mentorship(request, pk)
         session = services.mentorship_session_log(actor=_me(request), mentorship=mentorship, **data)
         return Response(
@@ -411,11 +403,11 @@ class MeetingTimesView(APIView):
         operation_id="mentoring_mentorships_meeting_times",
         summary="Meeting times in the next two weeks inside both people's availability",
         parameters=[MeetingTimesInput],
-        responses={200: MeetingSlotSerializer(many=True), **_errors(400, 401, 404, 429)},
+        responses={200: MeetingSlotSerializer(many=True), **error_responses(400, 401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request, pk: int) -> Response:
-        params = _valid(MeetingTimesInput, request.query_params)
+        params = validated(MeetingTimesInput, request.query_params)
         mentorship = _schedulable(request, pk)
         slots = [
             {
@@ -454,12 +446,12 @@ class MeetingInviteView(APIView):
         ],
         responses={
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="An .ics"),
-            **_errors(400, 401, 404, 429),
+            **error_responses(400, 401, 404, 429),
         },
         tags=TAGS,
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        params = _valid(InviteInput, request.query_params)
+        params = validated(InviteInput, request.query_params)
         mentorship = _schedulable(request, pk)
         start, minutes = params["start"], params["minutes"]
         if not meeting_slot_fits(mentorship=mentorship, start=start, minutes=minutes):
@@ -495,7 +487,7 @@ def _programme_detail(request: Request, pk: int, code: int = status.HTTP_200_OK)
     return Response(ProgrammeDetailSerializer(programme).data, status=code)
 
 
-_PROGRAMME_ERRORS = _errors(400, 401, 403, 404, 429)
+_PROGRAMME_ERRORS = error_responses(400, 401, 403, 404, 429)
 
 
 class ProgrammeListView(GenericAPIView[Any]):
@@ -505,24 +497,23 @@ class ProgrammeListView(GenericAPIView[Any]):
     @extend_schema(
         operation_id="mentoring_programmes_list",
         summary="Mentoring programmes you run (all of them, for staff)",
-        responses={200: ProgrammeSerializer(many=True), **_errors(401, 404, 429)},
+        responses={200: ProgrammeSerializer(many=True), **error_responses(401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(programmes_for_user(user=_me(request)))
-        return self.get_paginated_response(ProgrammeSerializer(page, many=True).data)
+        return paginated(self, programmes_for_user(user=_me(request)), ProgrammeSerializer)
 
     @extend_schema(
         operation_id="mentoring_programmes_create",
         summary="Create a programme (staff and facilitators)",
         request=ProgrammeCreateInput,
-        responses={201: ProgrammeDetailSerializer, **_errors(400, 401, 403, 429)},
+        responses={201: ProgrammeDetailSerializer, **error_responses(400, 401, 403, 429)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
         if not services.can_run_programmes(_me(request)):
             raise exceptions.PermissionDenied(_("Only staff and facilitators create programmes."))
-        data = _valid(ProgrammeCreateInput, request.data)
+        data = validated(ProgrammeCreateInput, request.data)
         programme = services.programme_create(actor=_me(request), **data)
         return _programme_detail(request, programme.pk, status.HTTP_201_CREATED)
 
@@ -533,7 +524,7 @@ class ProgrammeDetailView(APIView):
     @extend_schema(
         operation_id="mentoring_programmes_retrieve",
         summary="A programme: members, proposed matches and the report",
-        responses={200: ProgrammeDetailSerializer, **_errors(401, 404, 429)},
+        responses={200: ProgrammeDetailSerializer, **error_responses(401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -551,7 +542,7 @@ class ProgrammeMemberAddView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(ProgrammeMemberInput, request.data)
+        data = validated(ProgrammeMemberInput, request.data)
         member = services.programme_member_add(
             actor=_me(request),
             programme=_programme(request, pk),
@@ -592,7 +583,7 @@ class ProgrammeMatchView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        _valid(EmptyInput, request.data)
+        validated(EmptyInput, request.data)
         services.programme_match_run(actor=_me(request), programme=_programme(request, pk))
         return _programme_detail(request, pk)
 
@@ -608,7 +599,7 @@ class ProgrammeAdjustView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(ProgrammeAdjustInput, request.data)
+        data = validated(ProgrammeAdjustInput, request.data)
         services.programme_match_adjust(
             actor=_me(request),
             programme=_programme(request, pk),
@@ -629,6 +620,6 @@ class ProgrammePublishView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
-        _valid(EmptyInput, request.data)
+        validated(EmptyInput, request.data)
         services.programme_publish(actor=_me(request), programme=_programme(request, pk))
         return _programme_detail(request, pk)
