@@ -67,6 +67,8 @@ def post_payload(post: Post) -> dict[str, object]:
         "id": post.pk,
         "number": post.number,
         "author": post.author.username,
+        "author_name": getattr(getattr(post.author, "profile", None), "display_name", "")
+        or post.author.username,
         "reply_to": post.reply_to.number if post.reply_to else None,
         "html": str(post.body_html),
         "created_at": post.created_at.isoformat(),
