@@ -7,20 +7,22 @@ that is missing, unless ``REQUIRE_SERVICES=1`` (redis, postgres) or ``REQUIRE_BR
 (browser) makes them mandatory: then a missing service fails them.
 """
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from community.models import Profile
@@ -126,6 +128,57 @@ def member_api(member: Profile) -> APIClient:
     api = APIClient()
     api.force_authenticate(member.user)
     return api
+
+
+# --- concurrent callers (PostgreSQL) --------------------------------------------------
+Race = Callable[..., list[object]]
+
+
+def run_race(calls: Iterable[Callable[[], object]], *, hold: float | None = None) -> list[object]:
+    """Start the calls together, each in its own thread and database connection, and
+    return each call's result or the exception it raised, in order.
+
+    With ``hold`` (seconds) each call runs in its own transaction, which stays open
+    until every call has returned or ``hold`` has passed, so that the calls truly
+    overlap: without locking they all get as far and all commit; with it, the later
+    ones wait on a lock and the first stops waiting after ``hold``. Not a timing
+    assertion. Each thread closes its connections when it is done.
+    """
+    calls = list(calls)
+    start = threading.Barrier(len(calls))
+    done = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], object]) -> None:
+        try:
+            start.wait(timeout=10)
+            if hold is None:
+                results[i] = call()
+                return
+            with transaction.atomic():
+                results[i] = call()
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    done.wait(timeout=hold)
+        except Exception as exc:
+            results[i] = exc
+            done.abort()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+@pytest.fixture
+def race(transactional_db: None) -> Race:
+    """``race(calls, hold=None)``: see :func:`run_race`. The calls commit for real, so
+    the test runs with ``transactional_db``."""
+    return run_race
 
 
 # --- a real server process -------------------------------------------------------------

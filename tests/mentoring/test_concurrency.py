@@ -1,17 +1,14 @@
 """Capacity and one-open-request rules hold under concurrent requests (PostgreSQL)."""
 
-import contextlib
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
 
 from community.mentoring import services
 from community.mentoring.models import Mentorship, MentorshipStatus
 from community.models import User
+from tests.conftest import Race
 from tests.factories import make_member
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -29,44 +26,17 @@ def _member(username: str, **settings: Any) -> User:
     return user
 
 
-def _race(*calls: Callable[[], object]) -> list[object]:
-    """Start the calls together, each in its own thread, DB connection and transaction,
-    and keep each transaction open until every call has returned (or HOLD_SECONDS), so
-    the calls truly overlap. Return each call's result or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    done = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            start.wait(timeout=10)
-            with transaction.atomic():
-                results[i] = call()
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    done.wait(timeout=HOLD_SECONDS)
-        except Exception as exc:
-            results[i] = exc
-            done.abort()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
-def test_concurrent_accepts_never_exceed_capacity() -> None:
+def test_concurrent_accepts_never_exceed_capacity(race: Race) -> None:
     """Two accepts racing for a mentor's last place: one wins, the other is refused."""
     mentor = _member("kofi.racer", accepts_mentees=True, capacity=1)
     first = services.mentorship_request(mentee=_member("ada.racer"), mentor=mentor)
     second = services.mentorship_request(mentee=_member("bo.racer"), mentor=mentor)
-    results = _race(
-        lambda: services.mentorship_accept(actor=mentor, mentorship=first),
-        lambda: services.mentorship_accept(actor=mentor, mentorship=second),
+    results = race(
+        [
+            lambda: services.mentorship_accept(actor=mentor, mentorship=first),
+            lambda: services.mentorship_accept(actor=mentor, mentorship=second),
+        ],
+        hold=HOLD_SECONDS,
     )
     won = [r for r in results if isinstance(r, Mentorship)]
     refused = [r for r in results if isinstance(r, ValidationError)]
@@ -78,13 +48,16 @@ def test_concurrent_accepts_never_exceed_capacity() -> None:
     assert Mentorship.objects.filter(mentor=mentor, status="requested").count() == 1
 
 
-def test_concurrent_identical_requests_make_one_open_request() -> None:
+def test_concurrent_identical_requests_make_one_open_request(race: Race) -> None:
     """The same request sent twice at once creates one open request; the other is refused."""
     mentor = _member("kofi.twice", accepts_mentees=True, capacity=3)
     mentee = _member("ada.twice")
-    results = _race(
-        lambda: services.mentorship_request(mentee=mentee, mentor=mentor, message="Hello"),
-        lambda: services.mentorship_request(mentee=mentee, mentor=mentor, message="Hello"),
+    results = race(
+        [
+            lambda: services.mentorship_request(mentee=mentee, mentor=mentor, message="Hello"),
+            lambda: services.mentorship_request(mentee=mentee, mentor=mentor, message="Hello"),
+        ],
+        hold=HOLD_SECONDS,
     )
     assert sum(isinstance(r, Mentorship) for r in results) == 1, results
     refused = [r for r in results if isinstance(r, ValidationError)]

@@ -1,12 +1,11 @@
 """The room's stream stays contiguous, and retries stay single, under concurrent writers
 (PostgreSQL: real row locks and real concurrent transactions)."""
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connections
 
+from tests.conftest import Race
 from tests.workshops.test_room_support import (
     Room,
     client_id,
@@ -25,30 +24,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("room_layer"),
 ]
-
-
-def _together(calls: list[Callable[[], object]]) -> list[object]:
-    """Run the calls at once, each in its own thread and database connection; return
-    each one's result or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            start.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture(autouse=True)
@@ -81,13 +56,13 @@ def _moderator(room: Room, n: int) -> Callable[[], object]:
     return moderate
 
 
-def test_concurrent_writers_get_seqs_one_to_n_without_gaps_or_duplicates() -> None:
+def test_concurrent_writers_get_seqs_one_to_n_without_gaps_or_duplicates(race: Race) -> None:
     """Eight members chatting at once while a facilitator mutes and unmutes: 1..N exactly."""
     room = make_room()
     writers = [make_user("writer") for _ in range(8)]
     for user in writers:
         register(room.workshop, user)
-    results = _together([_writer(room, user, 6) for user in writers] + [_moderator(room, 6)])
+    results = race([_writer(room, user, 6) for user in writers] + [_moderator(room, 6)])
     assert results == [6] * 9, results
     events = list(
         RoomEvent.objects.filter(workshop=room.workshop)
@@ -108,7 +83,7 @@ def test_concurrent_writers_get_seqs_one_to_n_without_gaps_or_duplicates() -> No
         assert [e["seq"] for e in missed] == list(range(after + 1, len(events) + 1))
 
 
-def test_a_retried_send_racing_itself_stores_one_message() -> None:
+def test_a_retried_send_racing_itself_stores_one_message(race: Race) -> None:
     """The same client id sent six times at once: one message, one event, one "created"."""
     room = make_room()
     cid = client_id()
@@ -118,7 +93,7 @@ def test_a_retried_send_racing_itself_stores_one_message() -> None:
             workshop=room.workshop, user=room.participant, client_id=cid, body="Only once"
         )
 
-    results = _together([send] * 6)
+    results = race([send] * 6)
     assert all(isinstance(r, tuple) for r in results), results
     assert len({r[0].pk for r in results}) == 1  # type: ignore[index]
     assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
@@ -126,7 +101,7 @@ def test_a_retried_send_racing_itself_stores_one_message() -> None:
     assert list(RoomEvent.objects.values_list("seq", "type")) == [(1, "chat.message")]
 
 
-def test_a_retried_poll_create_racing_itself_stores_one_poll() -> None:
+def test_a_retried_poll_create_racing_itself_stores_one_poll(race: Race) -> None:
     """The same poll client id sent four times at once: one poll."""
     room = make_room()
     cid = client_id()
@@ -143,13 +118,13 @@ def test_a_retried_poll_create_racing_itself_stores_one_poll() -> None:
             results="live",
         )
 
-    results = _together([create] * 4)
+    results = race([create] * 4)
     assert all(isinstance(r, tuple) for r in results), results
     assert Poll.objects.count() == 1
     assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
 
 
-def test_concurrent_votes_keep_one_vote_per_member_and_count_every_member() -> None:
+def test_concurrent_votes_keep_one_vote_per_member_and_count_every_member(race: Race) -> None:
     """One member voting from four tabs at once keeps one vote; twelve members, twelve."""
     room = make_room()
     poll = make_poll(room)
@@ -164,7 +139,7 @@ def test_concurrent_votes_keep_one_vote_per_member_and_count_every_member() -> N
         )
 
     same_member = [vote(room.participant, ids[i % 3]) for i in range(4)]
-    results = _together(same_member + [vote(user, ids[0]) for user in voters])
+    results = race(same_member + [vote(user, ids[0]) for user in voters])
     assert all(isinstance(r, Vote) for r in results), results
     assert Vote.objects.filter(poll=poll, voter=room.participant).count() == 1
     tally = selectors.poll_tally(poll=poll)
@@ -172,7 +147,7 @@ def test_concurrent_votes_keep_one_vote_per_member_and_count_every_member() -> N
     assert sum(tally["counts"].values()) == 13
 
 
-def test_votes_racing_the_close_are_counted_or_refused_never_lost() -> None:
+def test_votes_racing_the_close_are_counted_or_refused_never_lost(race: Race) -> None:
     """Votes racing the close: each is either counted or clearly refused."""
     room = make_room()
     poll = make_poll(room)
@@ -189,7 +164,7 @@ def test_votes_racing_the_close_are_counted_or_refused_never_lost() -> None:
     calls.append(
         lambda: services.poll_close(workshop=room.workshop, actor=room.facilitator, poll_id=poll.pk)
     )
-    results = _together(calls)
+    results = race(calls)
     accepted = [r for r in results[:-1] if isinstance(r, Vote)]
     refused = [r for r in results[:-1] if not isinstance(r, Vote)]
     assert all("poll_id" in getattr(r, "error_dict", {}) for r in refused), refused

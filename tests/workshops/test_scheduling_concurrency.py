@@ -1,13 +1,9 @@
 """Seats are never oversold and the waitlist moves correctly under concurrent
 registrations and cancellations (PostgreSQL: real row locks, one thread per member)."""
 
-import contextlib
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connections, transaction
 
+from tests.conftest import Race
 from tests.workshops.test_scheduling_support import facilitator, learner, workshop
 from workshops import services
 from workshops.models import Registration, RegistrationStatus
@@ -21,42 +17,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 HOLD_SECONDS = 0.5
 
 
-def _race(*calls: Callable[[], object]) -> list[object]:
-    """Start the calls together, each in its own thread, connection and transaction, and
-    keep each transaction open until every call has returned (or HOLD_SECONDS), so that
-    they truly overlap. Return each call's result or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    done = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            start.wait(timeout=10)
-            with transaction.atomic():
-                results[i] = call()
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    done.wait(timeout=HOLD_SECONDS)
-        except Exception as exc:
-            results[i] = exc
-            done.abort()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
-def test_concurrent_registrations_never_exceed_capacity() -> None:
+def test_concurrent_registrations_never_exceed_capacity(race: Race) -> None:
     """Six members register at once for two seats: two seated, four waitlisted, in order."""
     created = workshop(facilitator(), capacity=2)
     members = [learner() for _ in range(6)]
-    results = _race(
-        *[(lambda m=m: services.registration_create(workshop=created, user=m)) for m in members]
+    results = race(
+        [(lambda m=m: services.registration_create(workshop=created, user=m)) for m in members],
+        hold=HOLD_SECONDS,
     )
     assert all(isinstance(r, Registration) for r in results), results
     statuses = list(Registration.objects.filter(workshop=created).values_list("status", flat=True))
@@ -67,7 +34,7 @@ def test_concurrent_registrations_never_exceed_capacity() -> None:
     assert [r.status for r in queue] == ["registered"] * 2 + ["waitlisted"] * 4
 
 
-def test_concurrent_cancellations_promote_each_waiting_member_once() -> None:
+def test_concurrent_cancellations_promote_each_waiting_member_once(race: Race) -> None:
     """Two seated members cancel at once: the two first waiting get the seats, once each."""
     created = workshop(facilitator(), capacity=2)
     seated = [learner(), learner()]
@@ -75,11 +42,12 @@ def test_concurrent_cancellations_promote_each_waiting_member_once() -> None:
     for member in seated + waiting:
         services.registration_create(workshop=created, user=member)
     registrations = [Registration.objects.get(workshop=created, user=m) for m in seated]
-    results = _race(
-        *[
+    results = race(
+        [
             (lambda r=r: services.registration_cancel(actor=r.user, registration=r))
             for r in registrations
-        ]
+        ],
+        hold=HOLD_SECONDS,
     )
     assert all(isinstance(r, Registration) for r in results), results
     status = dict(Registration.objects.values_list("user_id", "status"))
@@ -87,16 +55,19 @@ def test_concurrent_cancellations_promote_each_waiting_member_once() -> None:
     assert list(status.values()).count("registered") == 2
 
 
-def test_a_cancellation_racing_a_registration_keeps_the_queue_fair() -> None:
+def test_a_cancellation_racing_a_registration_keeps_the_queue_fair(race: Race) -> None:
     """A seat freed while a newcomer registers goes to the member already waiting."""
     created = workshop(facilitator(), capacity=1)
     seated, waiting, newcomer = learner(), learner(), learner()
     services.registration_create(workshop=created, user=seated)
     services.registration_create(workshop=created, user=waiting)
     registration = Registration.objects.get(user=seated)
-    results = _race(
-        lambda: services.registration_cancel(actor=seated, registration=registration),
-        lambda: services.registration_create(workshop=created, user=newcomer),
+    results = race(
+        [
+            lambda: services.registration_cancel(actor=seated, registration=registration),
+            lambda: services.registration_create(workshop=created, user=newcomer),
+        ],
+        hold=HOLD_SECONDS,
     )
     assert all(isinstance(r, Registration) for r in results), results
     status = dict(Registration.objects.values_list("user_id", "status"))
