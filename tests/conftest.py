@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,19 +211,20 @@ def _database_url() -> str:
     return f"postgres://{auth}{host}:{port}/{cfg['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def live_daphne(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest, tmp_path_factory
-) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    """daphne serving the project on a free port, sharing the test database.
-
-    Tests that use it must use ``transactional_db`` so that their data is committed.
-    """
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        db_url = _database_url()
-    port = _free_port()
-    mail_dir = tmp_path_factory.mktemp("mail")
-    env = {
+@contextlib.contextmanager
+def daphne_server(
+    *,
+    db_url: str,
+    mail_dir: Path,
+    log_dir: Path,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """Run daphne serving the project (test settings) on 127.0.0.1 and ``port`` (a free
+    one by default), on the database at ``db_url``, writing e-mails to ``mail_dir`` and
+    its log to ``log_dir``, with ``env`` on top of ours; stop it when the block ends."""
+    port = port or _free_port()
+    child_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": db_url,
@@ -231,12 +232,15 @@ def live_daphne(
         "EMAIL_FILE_PATH": str(mail_dir),
         "CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
-    log = open(tmp_path_factory.mktemp("daphne") / "daphne.log", "wb")  # noqa: SIM115
+    # The browser tests allow sync ORM calls in this process; the server must not.
+    child_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    log = open(log_dir / "daphne.log", "wb")  # noqa: SIM115
     daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
     proc = subprocess.Popen(
         [daphne, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while not _port_open("127.0.0.1", port):
@@ -261,3 +265,21 @@ def live_daphne(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_daphne(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest, tmp_path_factory
+) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """daphne serving the project on a free port, sharing the test database.
+
+    Tests that use it must use ``transactional_db`` so that their data is committed.
+    """
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        db_url = _database_url()
+    with daphne_server(
+        db_url=db_url,
+        mail_dir=tmp_path_factory.mktemp("mail"),
+        log_dir=tmp_path_factory.mktemp("daphne"),
+    ) as server:
+        yield server

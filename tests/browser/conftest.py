@@ -11,10 +11,6 @@ run with ``tests.browser.helpers.off_thread``.
 
 import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +22,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from tests.conftest import (
     CHROMIUM,
     REDIS_TEST_URL,
-    ROOT,
     LiveServer,
     _database_url,
     _free_port,
-    _port_open,
+    daphne_server,
 )
 
 FAILURE_DIR = Path("/tmp/hub-browser")  # noqa: S108 (asked for: screenshots of failures)
@@ -148,45 +143,15 @@ def redis_daphne(
     with django_db_blocker.unblock():
         db_url = _database_url()
     port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": db_url,
-        "REDIS_URL": REDIS_TEST_URL,
-        "CHANNEL_PREFIX": "hub",
-        "CACHE_PREFIX": f"hub-browser-{port}",
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(live_daphne.mail_dir),
-        "CONN_MAX_AGE": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = open(tmp_path_factory.mktemp("daphne-redis") / "daphne.log", "wb")  # noqa: SIM115
-    daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
-    proc = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not _port_open("127.0.0.1", port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            raise RuntimeError("daphne did not start: " + Path(log.name).read_text()[-3000:])
-        time.sleep(0.1)
-    try:
-        yield LiveServer(
-            url=f"http://127.0.0.1:{port}",
-            ws_url=f"ws://127.0.0.1:{port}",
-            host="127.0.0.1",
-            port=port,
-            mail_dir=live_daphne.mail_dir,
-            process=proc,
-        )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with daphne_server(
+        db_url=db_url,
+        mail_dir=live_daphne.mail_dir,
+        log_dir=tmp_path_factory.mktemp("daphne-redis"),
+        port=port,
+        env={
+            "REDIS_URL": REDIS_TEST_URL,
+            "CHANNEL_PREFIX": "hub",
+            "CACHE_PREFIX": f"hub-browser-{port}",
+        },
+    ) as server:
+        yield server
