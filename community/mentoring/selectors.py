@@ -11,6 +11,7 @@ from django.db.models import (
     Case,
     Count,
     F,
+    Field,
     IntegerField,
     Max,
     OuterRef,
@@ -76,6 +77,48 @@ def _fresh_masks(rows: list[tuple[int, bytes, str, str]]) -> dict[int, int]:
     return masks
 
 
+def _mentoring_default(name: str) -> object:
+    """A MentoringProfile field's default, for members who have saved no settings yet:
+    reads use it in memory and never create the row."""
+    field = MentoringProfile._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_default()
+
+
+def _active_mentees() -> Count:
+    return Count(
+        "mentorships_as_mentor",
+        filter=Q(mentorships_as_mentor__status=MentorshipStatus.ACTIVE),
+    )
+
+
+def _offers(
+    rows: list[tuple[int, bytes, str, str, int, int]], user_ids: QuerySet | Iterable[int]
+) -> list[MentorOffer]:
+    """rows: (user id, stored mask, mask zone, profile zone, capacity, active mentees)."""
+    masks = _fresh_masks([(r[0], r[1], r[2], r[3]) for r in rows])
+    langs = _languages(user_ids)
+    skills: dict[int, dict[int, int]] = defaultdict(dict)
+    areas: dict[int, set[int]] = defaultdict(set)
+    for uid, skill_id, level, area_id in MentorSkill.objects.filter(
+        user_id__in=user_ids
+    ).values_list("user_id", "skill_id", "level", "skill__area_id"):
+        skills[uid][skill_id] = level
+        areas[uid].add(area_id)
+    return [
+        MentorOffer(
+            user_id=uid,
+            languages=langs.get(uid, frozenset()),
+            skills=skills.get(uid, {}),
+            areas=frozenset(areas.get(uid, ())),
+            mask=masks[uid],
+            capacity=capacity,
+            active=n_active,
+        )
+        for uid, _mask, _mz, _tz, capacity, n_active in rows
+    ]
+
+
 def mentor_offers(profiles: QuerySet[MentoringProfile]) -> list[MentorOffer]:
     """Scoring inputs for every mentor in ``profiles``, in a fixed number of queries."""
     rows = list(
@@ -93,46 +136,68 @@ def mentor_offers(profiles: QuerySet[MentoringProfile]) -> list[MentorOffer]:
             "n_active",
         )
     )
-    ids = [row[0] for row in rows]
-    masks = _fresh_masks([(r[0], r[1], r[2], r[3]) for r in rows])
-    langs = _languages(profiles.values("user_id"))
-    skills: dict[int, dict[int, int]] = defaultdict(dict)
-    areas: dict[int, set[int]] = defaultdict(set)
-    for uid, skill_id, level, area_id in MentorSkill.objects.filter(
-        user_id__in=profiles.values("user_id")
-    ).values_list("user_id", "skill_id", "level", "skill__area_id"):
-        skills[uid][skill_id] = level
-        areas[uid].add(area_id)
-    del ids
-    return [
-        MentorOffer(
-            user_id=uid,
-            languages=langs.get(uid, frozenset()),
-            skills=skills.get(uid, {}),
-            areas=frozenset(areas.get(uid, ())),
-            mask=masks[uid],
-            capacity=capacity,
-            active=n_active,
+    return _offers(rows, profiles.values("user_id"))
+
+
+def mentor_offers_for_users(user_ids: Iterable[int]) -> list[MentorOffer]:
+    """Scoring inputs for these members as mentors, in a fixed number of queries; a
+    member with no mentoring settings yet gets the defaults (nothing is written)."""
+    ids = list(user_ids)
+    mask, mask_zone = _mentoring_default("availability_mask"), _mentoring_default("mask_time_zone")
+    capacity = _mentoring_default("capacity")
+    rows = [
+        (
+            uid,
+            stored_mask if has_settings else mask,
+            stored_zone if has_settings else mask_zone,
+            zone,
+            stored_capacity if has_settings else capacity,
+            n_active,
         )
-        for uid, _mask, _mz, _tz, capacity, n_active in rows
+        for uid, has_settings, stored_mask, stored_zone, zone, stored_capacity, n_active in (
+            User.objects.filter(pk__in=ids)
+            .annotate(n_active=_active_mentees())
+            .values_list(
+                "pk",
+                "mentoring__user_id",
+                "mentoring__availability_mask",
+                "mentoring__mask_time_zone",
+                "profile__time_zone",
+                "mentoring__capacity",
+                "n_active",
+            )
+        )
     ]
+    return _offers(rows, ids)  # type: ignore[arg-type]
 
 
 def mentor_offer(*, user: User) -> MentorOffer:
-    MentoringProfile.objects.get_or_create(user=user)
-    return mentor_offers(MentoringProfile.objects.filter(user=user))[0]
+    return mentor_offers_for_users([user.pk])[0]
 
 
 def mentee_needs_many(user_ids: Iterable[int]) -> list[MenteeNeeds]:
+    """Scoring inputs for these members as mentees, in a fixed number of queries; a
+    member with no mentoring settings yet gets the defaults (nothing is written)."""
     ids = list(user_ids)
-    for uid in ids:
-        MentoringProfile.objects.get_or_create(user_id=uid)
-    rows = list(
-        MentoringProfile.objects.filter(user_id__in=ids).values_list(
-            "user_id", "availability_mask", "mask_time_zone", "user__profile__time_zone"
+    mask, mask_zone = _mentoring_default("availability_mask"), _mentoring_default("mask_time_zone")
+    rows = [
+        (
+            uid,
+            stored_mask if has_settings else mask,
+            stored_zone if has_settings else mask_zone,
+            zone,
         )
-    )
-    masks = _fresh_masks(rows)
+        for uid, has_settings, stored_mask, stored_zone, zone in User.objects.filter(
+            pk__in=ids
+        ).values_list(
+            "pk",
+            "mentoring__user_id",
+            "mentoring__availability_mask",
+            "mentoring__mask_time_zone",
+            "profile__time_zone",
+        )
+    ]
+    masks = _fresh_masks(rows)  # type: ignore[arg-type]
     langs = _languages(ids)
     targets: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
     areas: dict[int, set[int]] = defaultdict(set)
@@ -179,9 +244,7 @@ def cohort_inputs(
     if mentor_ids is not None:
         mentor_q = mentor_q.filter(user_id__in=mentor_ids)
     capacities = dict(mentor_q.values_list("user_id", "capacity"))
-    for uid in capacities:
-        MentoringProfile.objects.get_or_create(user_id=uid)
-    offers = mentor_offers(MentoringProfile.objects.filter(user_id__in=list(capacities)))
+    offers = mentor_offers_for_users(list(capacities))
     mentors = sorted(
         (
             MentorOffer(
