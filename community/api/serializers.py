@@ -100,12 +100,19 @@ class MeSerializer(MemberDetailSerializer):
         fields = [*MemberDetailSerializer.Meta.fields, "visibility", "email"]
 
 
+class CountryCodeField(serializers.ChoiceField):
+    """An ISO 3166-1 alpha-2 country code, accepted in either case ("ke" is "KE")."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
+
+
 class MemberListInput(serializers.Serializer):
     # No defaults: "" is no valid value, and an absent filter means "any".
     q = serializers.CharField(required=False, max_length=100)
     skill = serializers.SlugField(required=False)
     level = serializers.ChoiceField(choices=SkillLevel.choices, required=False, allow_null=True)
-    country = serializers.ChoiceField(choices=list(countries), required=False)
+    country = CountryCodeField(choices=list(countries), required=False)
     language = serializers.ChoiceField(choices=SPOKEN_LANGUAGES, required=False)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
 
