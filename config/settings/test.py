@@ -29,3 +29,6 @@ REST_FRAMEWORK = {
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # Find static files on request instead of scanning them all for every test client.
 WHITENOISE_AUTOREFRESH = True
+# Forum trust limits (posts a minute, topics a day ... for new members) would trip tests
+# that post several times as one member; the trust tests switch them on.
+FORUM_TRUST_LIMITS_ENABLED = env.bool("FORUM_TRUST_LIMITS_ENABLED", default=False)

@@ -19,3 +19,11 @@ from community.models import User
 def on_post_created(*, post: Post, mentioned: Sequence[User] = ()) -> None:
     """Notify mentioned members, the author of the post replied to, and watchers."""
     return None
+
+
+def on_post_edited(*, post: Post, newly_mentioned: Sequence[User] = ()) -> None:
+    """An edit added @mentions: tell only the ``newly_mentioned`` members (who may read
+    the topic; the author is never among them), as a mention of ``post``. Called by
+    posting's ``post_edit`` inside its transaction, only when someone is newly
+    mentioned. The body belongs to the social area."""
+    return None
