@@ -1,4 +1,9 @@
-"""Show times in the viewer's zone: the member's profile zone, else the browser's."""
+"""Show times in the viewer's zone: the member's profile zone, else the browser's.
+
+The middleware runs before DRF authenticates API tokens, so token requests get their
+member's zone from ``community.api.authentication.MemberTokenAuthentication``, through
+the same two functions.
+"""
 
 import zoneinfo
 from collections.abc import Callable
@@ -11,6 +16,20 @@ from community.models import Profile, time_zone_names
 TZ_COOKIE = "hub_tz"
 
 
+def member_time_zone(user_id: int) -> str | None:
+    """The zone on the member's profile (one query), if they have a profile."""
+    return Profile.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first()
+
+
+def activate_time_zone(name: str | None) -> bool:
+    """Show times in ``name`` for the rest of this request if it is a known zone; say
+    whether it was."""
+    if name and name in time_zone_names():
+        timezone.activate(zoneinfo.ZoneInfo(name))
+        return True
+    return False
+
+
 class MemberTimezoneMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -19,14 +38,10 @@ class MemberTimezoneMiddleware:
         name = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            name = (
-                Profile.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
-            )
+            name = member_time_zone(user.pk)
         if not name:
             name = request.COOKIES.get(TZ_COOKIE)
-        if name and name in time_zone_names():
-            timezone.activate(zoneinfo.ZoneInfo(name))
-        else:
+        if not activate_time_zone(name):
             timezone.deactivate()
         try:
             return self.get_response(request)
