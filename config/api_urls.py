@@ -19,6 +19,11 @@ urlpatterns = [
         name="api-notifications",
     ),
     path(
+        "notifications/settings/",
+        notification_api.NotificationSettingsView.as_view(),
+        name="api-notifications-settings",
+    ),
+    path(
         "notifications/read/",
         notification_api.NotificationMarkReadView.as_view(),
         name="api-notifications-read",

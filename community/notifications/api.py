@@ -10,9 +10,14 @@ from rest_framework.views import APIView
 
 from community.api.views import _errors
 from community.models import User
-from community.notifications.models import Notification
+from community.notifications.models import EmailMode, Notification
 from community.notifications.selectors import notification_list, notification_unread_count
-from community.notifications.services import notifications_mark_read
+from community.notifications.services import (
+    notification_settings_get,
+    notification_settings_update,
+    notifications_mark_read,
+)
+from config.api import validated
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
@@ -20,7 +25,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "text", "url", "actor", "created_at", "read_at"]
+        fields = ["id", "kind", "text", "url", "count", "actor", "created_at", "read_at"]
 
 
 class MarkReadInput(serializers.Serializer):
@@ -73,3 +78,50 @@ class NotificationMarkReadView(APIView):
         data.is_valid(raise_exception=True)
         marked = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
         return Response({"marked": marked, "unread": notification_unread_count(user=request.user)})
+
+
+class NotificationSettingsSerializer(serializers.Serializer):
+    email_mode = serializers.ChoiceField(
+        choices=EmailMode.choices,
+        help_text="immediate: one e-mail per notification; digest: one a day; off: none.",
+    )
+    digest_hour_utc = serializers.IntegerField(
+        min_value=0, max_value=23, help_text="Hour (UTC) after which the daily digest is sent."
+    )
+
+
+class NotificationSettingsInput(serializers.Serializer):
+    email_mode = serializers.ChoiceField(choices=EmailMode.choices, required=False)
+    digest_hour_utc = serializers.IntegerField(min_value=0, max_value=23, required=False)
+
+
+class NotificationSettingsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="notifications_settings_retrieve",
+        summary="How you are e-mailed about notifications",
+        responses={200: NotificationSettingsSerializer, **_errors(401, 429)},
+        tags=["notifications"],
+    )
+    def get(self, request: Request) -> Response:
+        assert isinstance(request.user, User)
+        found = notification_settings_get(user=request.user)
+        return Response(NotificationSettingsSerializer(found).data)
+
+    @extend_schema(
+        operation_id="notifications_settings_partial_update",
+        summary="Choose how you are e-mailed: immediate, daily digest, or off",
+        request=NotificationSettingsInput,
+        responses={200: NotificationSettingsSerializer, **_errors(400, 401, 429)},
+        tags=["notifications"],
+    )
+    def patch(self, request: Request) -> Response:
+        assert isinstance(request.user, User)
+        data = validated(NotificationSettingsInput, request.data)
+        found = notification_settings_update(
+            user=request.user,
+            email_mode=data.get("email_mode"),
+            digest_hour_utc=data.get("digest_hour_utc"),
+        )
+        return Response(NotificationSettingsSerializer(found).data)

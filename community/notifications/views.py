@@ -1,12 +1,20 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from community.models import User
+from community.notifications.forms import NotificationSettingsForm
 from community.notifications.selectors import notification_list
-from community.notifications.services import notifications_mark_read
+from community.notifications.services import (
+    notification_settings_get,
+    notification_settings_update,
+    notifications_mark_read,
+)
 
 
 @login_required
@@ -30,3 +38,33 @@ def notification_mark_read(request: HttpRequest) -> HttpResponse:
     ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
     notifications_mark_read(user=request.user, ids=ids or None)
     return redirect("notifications:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """How the member is e-mailed: right away, a daily digest, or never."""
+    assert isinstance(request.user, User)
+    current = notification_settings_get(user=request.user)
+    if request.method == "POST":
+        form = NotificationSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                notification_settings_update(
+                    user=request.user,
+                    email_mode=form.cleaned_data["email_mode"],
+                    digest_hour_utc=form.cleaned_data["digest_hour_utc"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, _("Your notification settings are saved."))
+                return redirect("notifications:settings")
+    else:
+        form = NotificationSettingsForm(
+            initial={"email_mode": current.email_mode, "digest_hour_utc": current.digest_hour_utc}
+        )
+    status = 400 if form.errors else 200
+    return render(request, "notifications/settings.html", {"form": form}, status=status)
