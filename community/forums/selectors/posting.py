@@ -69,11 +69,9 @@ def skill_areas() -> QuerySet[CompetencyArea]:
 
 
 def draft_get(*, user: Viewer, topic: Topic | None = None) -> Draft | None:
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User) or not user.is_authenticated:
         return None
-    return (
-        Draft.objects.filter(user_id=int(user.pk), topic=topic).select_related("reply_to").first()
-    )
+    return Draft.objects.filter(user=user, topic=topic).select_related("reply_to").first()
 
 
 def drafts_for_user(user: User) -> QuerySet[Draft]:

@@ -176,7 +176,12 @@ def _post_add(
     html = str(render_markdown(body))
     mentioned = mentions_resolve(body=body, topic=topic, author=author)
     trust.trust_check_post(
-        user=author, stats=stats, html=html, mention_count=len(mentioned), new_topic=is_opening
+        user=author,
+        stats=stats,
+        html=html,
+        mention_count=len(mentioned),
+        new_topic=is_opening,
+        topic_id=topic.pk,
     )
     now = timezone.now()
     number = topic.last_post_number + 1
@@ -295,7 +300,9 @@ def post_create(
             locked = Topic.objects.select_for_update().select_related("category").get(pk=topic.pk)
             if not access.can_post_in(author, locked):
                 raise PermissionDenied(_("This topic does not take replies."))
-            if reply_to is not None and (reply_to.topic_id != locked.pk or reply_to.is_deleted):
+            if reply_to is not None and not (
+                Post.objects.filter(pk=reply_to.pk, topic=locked, is_deleted=False).exists()
+            ):
                 raise ValidationError({"reply_to": _("That post is not in this topic.")})
             post = _post_add(
                 topic=locked,

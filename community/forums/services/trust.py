@@ -165,9 +165,11 @@ def trust_check_post(
     mention_count: int,
     new_topic: bool,
     rate: bool = True,
+    topic_id: int | None = None,
 ) -> None:
     """Raise :class:`TrustLimitExceeded` if this post (or new topic, or edit with
-    ``rate=False``) goes over the member's limits. The caller holds the lock on the
+    ``rate=False``) goes over the member's limits (``topic_id``: the topic being opened,
+    which does not count against itself). The caller holds the lock on the
     member's stats row, so two posts sent at once cannot both slip under a limit."""
     if not limits_enabled() or is_exempt(user):
         return
@@ -199,6 +201,7 @@ def trust_check_post(
         day = dt.timedelta(days=1)
         recent = list(
             Topic.objects.filter(author=user, created_at__gte=now - day)
+            .exclude(pk=topic_id)
             .order_by("-created_at")
             .values_list("created_at", flat=True)[: limits.topics_per_day]
         )
