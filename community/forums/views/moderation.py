@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -41,6 +41,13 @@ def _next_or(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    """POST-redirect-GET with 303 See Other."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
@@ -154,7 +161,7 @@ def review_post(request: HttpRequest, pk: int) -> HttpResponse:
                 "dismiss": _("The flags are dismissed."),
             }
             messages.success(request, done[form.cleaned_data["action"]])
-            return redirect(_next_or(request, reverse("forums:review")), status=303)
+            return _see_other(_next_or(request, reverse("forums:review")))
     return _render_queue(request, failed=post, form=form, status=400)
 
 
@@ -205,7 +212,7 @@ def _topic_done(request: HttpRequest, topic: Topic, message: str) -> HttpRespons
     target = _next_or(request, fallback)
     if topic.is_deleted:
         target = reverse("forums:moderate_topic", kwargs={"pk": topic.pk})
-    return redirect(target, status=303)
+    return _see_other(target)
 
 
 @login_required
@@ -289,7 +296,7 @@ def moderate_topic_merge(request: HttpRequest, pk: int) -> HttpResponse:
                     _("The posts of “%(source)s” are now at the end of this topic.")
                     % {"source": topic.title},
                 )
-                return redirect(target.get_absolute_url(), status=303)
+                return _see_other(target.get_absolute_url())
     return _render_topic_tools(request, topic, bound={"merge": form}, status=400)
 
 
