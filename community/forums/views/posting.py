@@ -380,7 +380,7 @@ def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
     post = post_get_for_user(pk=pk, user=user)
     if not access.can_edit_post(user, post):
         raise PermissionDenied(_("You cannot delete this post."))
-    form = DeleteForm(request.POST or None)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.post_delete(actor=user, post=post, reason=form.cleaned_data["reason"])
         if post.number == 1:
