@@ -57,7 +57,8 @@ def test_bad_level_is_refused_and_changes_nothing() -> None:
             call()
         assert "level" in exc.value.message_dict
     assert TopicWatch.objects.get(user=member, topic=topic).level == WatchLevel.TRACKING
-    assert not CategoryWatch.objects.exists() and not TagWatch.objects.exists()
+    assert not CategoryWatch.objects.exists()
+    assert not TagWatch.objects.exists()
 
 
 def test_category_and_tag_normal_removes_the_row() -> None:
@@ -68,7 +69,8 @@ def test_category_and_tag_normal_removes_the_row() -> None:
     assert CategoryWatch.objects.get().level == WatchLevel.MUTED
     category_watch_set(user=member, category=category, level=WatchLevel.NORMAL)
     tag_watch_set(user=member, skill=skill, level=WatchLevel.NORMAL)
-    assert not CategoryWatch.objects.exists() and not TagWatch.objects.exists()
+    assert not CategoryWatch.objects.exists()
+    assert not TagWatch.objects.exists()
 
 
 def test_restricted_category_and_its_topics_cannot_be_followed_by_outsiders() -> None:
@@ -101,7 +103,8 @@ def test_watch_pages_show_and_change_the_level() -> None:
         page = c.get(url)
         assert page.status_code == 200
         html = page.content.decode()
-        assert 'name="level" value="watching"' in html and "csrfmiddlewaretoken" in html
+        assert 'name="level" value="watching"' in html
+        assert "csrfmiddlewaretoken" in html
         assert 'value="normal" checked' in html
         response = c.post(url, {"level": "watching"})
         assert response.status_code == 302
@@ -134,7 +137,8 @@ def test_watch_pages_need_login_and_hide_restricted_things() -> None:
     lounge = make_category(required_role="facilitator")
     topic = make_topic(author=make_member(roles=("facilitator",)).user, category=lounge)
     response = Client().post(f"/forums/t/{topic.pk}/watch/", {"level": "watching"})
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
     c = _client(make_member().user)
     assert c.get(f"/forums/t/{topic.pk}/watch/").status_code == 404
     assert c.post(f"/forums/c/{lounge.slug}/watch/", {"level": "watching"}).status_code == 404
@@ -198,7 +202,8 @@ def test_api_watch_levels() -> None:
         assert response.status_code == 200, response.content
         assert response.json() == {"level": "muted"}
         bad = api.put(url, {"level": "loud"}, format="json")
-        assert bad.status_code == 400 and "level" in bad.json()["error"]["fields"]
+        assert bad.status_code == 400
+        assert "level" in bad.json()["error"]["fields"]
         extra = api.put(url, {"level": "muted", "levle": 1}, format="json")
         assert extra.status_code == 400
         assert api.get(url).json()["level"] == "muted"

@@ -48,7 +48,8 @@ def test_watchers_of_a_topic_hear_about_replies_and_the_author_never() -> None:
     # The topic's author watches it automatically; the tracker hears nothing.
     assert kinds == {watcher.username: "forum.watching", topic.author.username: "forum.watching"}
     note = Notification.objects.get(recipient=watcher)
-    assert topic.title in note.text and note.actor_id == replier.pk
+    assert topic.title in note.text
+    assert note.actor_id == replier.pk
     assert note.url == topic.posts.get(number=2).get_absolute_url()
 
 
@@ -194,8 +195,10 @@ def test_watching_notifications_collapse_until_read() -> None:
     last = make_post(topic=topic)
     note = Notification.objects.get(recipient=watcher)
     assert note.count == 3
-    assert note.text.startswith("3 new posts in") and topic.title in note.text
-    assert note.url == last.get_absolute_url() and note.actor_id == last.author_id
+    assert note.text.startswith("3 new posts in")
+    assert topic.title in note.text
+    assert note.url == last.get_absolute_url()
+    assert note.actor_id == last.author_id
     Notification.objects.filter(pk=note.pk).update(read_at=note.created_at)
     make_post(topic=topic)
     assert Notification.objects.filter(recipient=watcher).count() == 2
@@ -269,7 +272,9 @@ def test_collapsing_runs_the_same_number_of_queries(
     post = type(post).objects.select_related("topic__category", "author__profile").get(pk=post.pk)
     with django_assert_max_num_queries(12):
         notify.on_post_created(post=post, mentioned=())
-    assert set(Notification.objects.filter(kind="forum.watching").values_list("count", flat=True)) >= {3}
+    assert set(
+        Notification.objects.filter(kind="forum.watching").values_list("count", flat=True)
+    ) >= {3}
 
 
 def test_emails_follow_each_members_choice(
@@ -287,7 +292,9 @@ def test_emails_follow_each_members_choice(
         make_post(topic=topic)
     assert [m.to for m in mail.outbox] == [[now.email]]
     assert topic.title in mail.outbox[0].subject
-    emailed = set(Notification.objects.filter(emailed_at__isnull=False).values_list("recipient", flat=True))
+    emailed = set(
+        Notification.objects.filter(emailed_at__isnull=False).values_list("recipient", flat=True)
+    )
     assert emailed == {now.pk}
     # A collapsed notification is not e-mailed again.
     with django_capture_on_commit_callbacks(execute=True):

@@ -53,7 +53,8 @@ def test_reaction_counts_on_post_topic_and_author_and_a_stream_event() -> None:
     reply.refresh_from_db()
     topic.refresh_from_db()
     assert reply.reaction_counts == {"like": 2, "thanks": 1}
-    assert result["counts"] == {"like": 2} and result["mine"] == ["like"]
+    assert result["counts"] == {"like": 2}
+    assert result["mine"] == ["like"]
     assert topic.reaction_count == 3
     assert _stats(reply.author).reactions_received == 3
     events = _events(topic, "post.reactions")
@@ -78,7 +79,9 @@ def test_setting_a_reaction_twice_changes_nothing_and_taking_it_back_undoes_it()
     assert _stats(reply.author).reactions_received == 0
     assert _events(topic, "post.reactions")[-1]["counts"] == {}
     # Taking back what is not there: nothing happens.
-    assert reaction_set(user=member, post=reply, kind="insightful", active=False)["changed"] is False
+    assert (
+        reaction_set(user=member, post=reply, kind="insightful", active=False)["changed"] is False
+    )
     assert Topic.objects.get(pk=topic.pk).reaction_count == 0
 
 
@@ -169,11 +172,13 @@ def test_asker_accepts_an_answer() -> None:
     topic, (_q, first, second) = _question()
     answer_accept(user=topic.author, post=first)
     topic.refresh_from_db()
-    assert topic.accepted_post_id == first.pk and topic.is_solved
+    assert topic.accepted_post_id == first.pk
+    assert topic.is_solved
     assert _stats(first.author).accepted_answers == 1
     assert _events(topic, "topic.accepted") == [{"post_id": first.pk, "number": 2}]
     note = Notification.objects.get(recipient=first.author, kind="forum.accepted")
-    assert topic.title in note.text and note.url == first.get_absolute_url()
+    assert topic.title in note.text
+    assert note.url == first.get_absolute_url()
     assert not ModerationLog.objects.exists()
     # Another answer replaces it; the counters follow.
     answer_accept(user=topic.author, post=second)
@@ -243,16 +248,16 @@ def test_mentor_verifies_and_unverifies_an_answer() -> None:
     topic, (_q, first, _second) = _question()
     mentor = make_member(roles=("mentor",)).user
     post = post_verify_set(user=mentor, post=first)
-    assert post.expert_verified_by_id == mentor.pk and post.expert_verified_at is not None
-    assert _events(topic, "post.verified") == [
-        {"id": first.pk, "number": 2, "by": mentor.username}
-    ]
+    assert post.expert_verified_by_id == mentor.pk
+    assert post.expert_verified_at is not None
+    assert _events(topic, "post.verified") == [{"id": first.pk, "number": 2, "by": mentor.username}]
     assert Notification.objects.filter(recipient=first.author, kind="forum.verified").count() == 1
     post_verify_set(user=mentor, post=first)  # again: nothing changes
     assert len(_events(topic, "post.verified")) == 1
     post_verify_set(user=mentor, post=first, verified=False)
     first.refresh_from_db()
-    assert first.expert_verified_by_id is None and first.expert_verified_at is None
+    assert first.expert_verified_by_id is None
+    assert first.expert_verified_at is None
     assert _events(topic, "post.verified")[-1]["by"] is None
 
 
