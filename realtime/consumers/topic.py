@@ -164,12 +164,17 @@ class TopicConsumer(HubConsumer):
     def _gap_fill(self, upto: int) -> list[dict[str, Any]]:
         return self._events_after(self.last_seq, upto)
 
-    def _still_readable(self) -> bool:
+    def _lost_access(self) -> str | None:
+        """Why the reader may no longer read the topic ("deleted", "access_revoked"), or
+        None if it still may."""
+        from community.forums.models import Topic
+
         try:
             self._readable_topic()
         except Refused:
-            return False
-        return True
+            gone = Topic.objects.filter(pk=self.topic_id, is_deleted=False).exists()
+            return "access_revoked" if gone else "deleted"
+        return None
 
     def _merged_target_visible(self) -> bool:
         from community.forums import access
@@ -196,9 +201,11 @@ class TopicConsumer(HubConsumer):
                 self.last_seq = item["seq"]
                 await self.close(code=CloseCode.NOT_FOUND)
                 return False
-            if not await database_sync_to_async(self._still_readable)():
-                await self.send_event("topic.gone", {"reason": "access_revoked"})
-                await self.close(code=CloseCode.FORBIDDEN)
+            reason = await database_sync_to_async(self._lost_access)()
+            if reason is not None:
+                await self.send_event("topic.gone", {"reason": reason})
+                forbidden = reason == "access_revoked"
+                await self.close(code=CloseCode.FORBIDDEN if forbidden else CloseCode.NOT_FOUND)
                 return False
         await self.send_json(item)
         self.last_seq = item["seq"]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 
 from community.forums.models import Category, Topic, TopicEvent
-from community.forums.stream import topic_event_append
+from community.forums.services.moderation import topic_delete, topic_merge, topic_move
 from community.models import User
 from realtime.consumers.topic import MAX_BACKLOG, TopicConsumer
 from realtime.protocol import CloseCode
@@ -97,22 +97,23 @@ def new_moderator(username: str) -> User:
 
 
 def move(topic_id: int, category: Category) -> None:
-    """What the moderation service does: move the topic and append "topic.moved"."""
-    with transaction.atomic():
-        locked = Topic.objects.select_for_update().get(pk=topic_id)
-        locked.category = category
-        locked.save(update_fields=["category"])
-        topic_event_append(topic=locked, type="topic.moved", data={"category": category.slug})
+    """A moderator moves the topic (the moderation service appends "topic.moved")."""
+    topic_move(
+        moderator=new_moderator("mover"), topic=Topic.objects.get(pk=topic_id), category=category
+    )
+
+
+def delete(topic_id: int) -> None:
+    """A moderator deletes the topic ("topic.updated" with is_deleted)."""
+    topic_delete(moderator=new_moderator("deleter"), topic=Topic.objects.get(pk=topic_id))
 
 
 def merge(topic_id: int, into: Topic) -> None:
-    with transaction.atomic():
-        locked = Topic.objects.select_for_update().get(pk=topic_id)
-        locked.merged_into = into
-        locked.save(update_fields=["merged_into"])
-        topic_event_append(
-            topic=locked, type="topic.merged", data={"into": into.get_absolute_url()}
-        )
+    topic_merge(
+        moderator=new_moderator(f"merger{topic_id}"),
+        topic=Topic.objects.get(pk=topic_id),
+        into=Topic.objects.get(pk=into.pk),
+    )
 
 
 @pytest.fixture
@@ -390,7 +391,8 @@ async def test_moved_into_a_restricted_category_closes_sockets_that_lost_access(
         assert await recv_close(comm) == CloseCode.FORBIDDEN
     for comm in stayers:
         moved = await recv(comm)
-        assert (moved["type"], moved["data"]) == ("topic.moved", {"category": "lounge"})
+        assert moved["type"] == "topic.moved"
+        assert moved["data"]["category"] == "lounge"
         await nothing_more(comm)
     # Later events reach those who may still read.
     await to_thread(make_post)(topic=topic, author=moderator, body="Moved here.")
@@ -403,8 +405,20 @@ async def test_a_move_between_public_categories_keeps_readers(sockets: Sockets, 
     comm, _ = await open_topic(sockets, topic.pk)
     elsewhere = await to_thread(make_category)(slug="downstream")
     await to_thread(move)(topic.pk, elsewhere)
-    assert (await recv(comm))["data"] == {"category": "downstream"}
+    assert (await recv(comm))["data"]["category"] == "downstream"
     await nothing_more(comm)
+
+
+async def test_deleted_topic_closes_every_reader(sockets: Sockets, topic: Topic):
+    """A topic deleted while open: topic.gone (deleted) and 4404, for moderators too."""
+    moderator = await to_thread(new_moderator)("mod")
+    readers = [(await open_topic(sockets, topic.pk, user))[0] for user in (None, moderator)]
+    await to_thread(delete)(topic.pk)
+    for comm in readers:
+        # Deleting a topic deletes its opening post first (as posting does).
+        assert (await recv(comm))["type"] == "post.deleted"
+        assert await recv(comm) == {"type": "topic.gone", "data": {"reason": "deleted"}}
+        assert await recv_close(comm) == CloseCode.NOT_FOUND
 
 
 async def test_merged_topic_tells_readers_where_it_went_then_closes(

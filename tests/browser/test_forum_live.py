@@ -1,0 +1,119 @@
+"""Two members on one forum topic in two browsers: a reply with a mention appears live
+for the asker, the mention's notification arrives, and the accepted answer shows live
+for the one who answered (issue 3, "Done when")."""
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from community.forums.models import ReadState, Topic
+from tests.browser.helpers import log_in
+from tests.conftest import LiveServer
+from tests.factories import make_member
+from tests.forums.factories import make_category, make_topic
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+TOPIC_SOCKET_OPEN = "() => !!(window.hub && window.hub.topic) && hub.topic.readyState === 1"
+NOTIFICATIONS_OPEN = (
+    "() => !!(window.hub && window.hub.notifications) && hub.notifications.readyState === 1"
+)
+# Set on the page's window: still there later means the page was never reloaded.
+MARK = "() => { window.stillTheSamePage = true; }"
+SAME_PAGE = "() => window.stillTheSamePage === true"
+
+
+def _open_topic(page: Page, server: LiveServer, topic: Topic) -> None:
+    page.goto(server.url + topic.get_absolute_url())
+    page.wait_for_function(TOPIC_SOCKET_OPEN)
+    page.wait_for_function(NOTIFICATIONS_OPEN)
+    page.evaluate(MARK)
+
+
+def test_reply_with_mention_appears_live_and_the_accepted_answer_follows(
+    transactional_db: None, live_daphne: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    """Bisi asks; Ama replies "@bisi ..." (picked from the autocomplete) through the
+    page; Bisi's open page shows the reply and the mention notification without a
+    reload, and moves her read position; Bisi marks it accepted; Ama's open page shows
+    it accepted without a reload."""
+    asker = make_member("bisi", display_name="Bisi Adeyemi").user
+    make_member("bisimwa", display_name="Bisimwa Bello")  # also matches "@bisi"
+    make_member("ama", display_name="Ama Owusu")
+    category = make_category(slug="upstream", name="Upstream processing")
+    topic = make_topic(
+        author=asker,
+        category=category,
+        title="Why does CHO viability drop on day 9?",
+        body="My fed-batch loses 20% viability between day 8 and day 9.",
+        kind="question",
+    )
+
+    bisi: Page = new_context().new_page()
+    ama: Page = new_context().new_page()
+    log_in(bisi, live_daphne, "bisi")
+    log_in(ama, live_daphne, "ama")
+    _open_topic(bisi, live_daphne, topic)
+    _open_topic(ama, live_daphne, topic)
+
+    # Ama writes her answer, mentioning Bisi through the autocomplete (keyboard only);
+    # Escape closes the list without choosing.
+    box = ama.get_by_role("textbox", name="Your reply")
+    box.click()
+    box.press_sequentially("@bis")
+    listbox0 = ama.get_by_role("listbox", name="Members")
+    expect(listbox0).to_be_visible()
+    box.press("Escape")
+    expect(listbox0).to_be_hidden()
+    box.press_sequentially("i")
+    listbox = ama.get_by_role("listbox", name="Members")
+    expect(listbox).to_be_visible()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    first = listbox.get_by_role("option").first
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", first.get_attribute("id") or "")
+    usernames = listbox.get_by_role("option").evaluate_all(
+        "options => options.map(o => o.dataset.username)"
+    )
+    assert sorted(usernames) == ["bisi", "bisimwa"], usernames
+    # Arrow keys move the active option (wrapping around); Enter picks it.
+    for _ in range(len(usernames) + usernames.index("bisi")):
+        box.press("ArrowDown")
+    active = box.get_attribute("aria-activedescendant")
+    assert ama.locator(f"#{active}").get_attribute("data-username") == "bisi"
+    box.press("Enter")
+    expect(listbox).to_be_hidden()
+    expect(box).to_have_attribute("aria-expanded", "false")
+    box.press_sequentially("check the **glucose** feed on day 7.")
+    expect(box).to_have_value("@bisi check the **glucose** feed on day 7.")
+    # The live preview renders the Markdown.
+    expect(ama.locator(".post-preview strong")).to_have_text("glucose")
+
+    with bisi.expect_response(lambda r: r.url.endswith(f"/forums/t/{topic.pk}/read/")) as read:
+        ama.get_by_role("button", name="Post reply").click()
+        # Bisi's page: the reply appears, built from the live event ...
+        reply = bisi.locator("#post-2")
+        expect(reply.locator(".post-body")).to_contain_text("check the glucose feed on day 7.")
+        expect(reply.locator(".post-body strong")).to_have_text("glucose")
+        expect(reply.locator(".post-author")).to_have_text("Ama Owusu")
+        # ... and so does the notification of the mention, on the notifications socket.
+        expect(bisi.locator("#live-status")).to_contain_text("Ama Owusu mentioned you")
+    assert read.value.status == 200
+    assert bisi.evaluate(SAME_PAGE), "Bisi's page was reloaded"
+    assert ReadState.objects.get(user__username="bisi", topic=topic).last_read_number == 2
+
+    # Ama's own page is the redirect after posting; Bisi accepts through her page.
+    ama.wait_for_function(TOPIC_SOCKET_OPEN)
+    expect(ama.locator("#post-2")).to_be_visible()
+    ama.evaluate(MARK)
+    bisi.reload()
+    bisi.locator("#post-2").get_by_role("button", name="Mark as accepted answer").click()
+    expect(bisi.locator("#post-2").get_by_text("Accepted answer").first).to_be_visible()
+
+    accepted = ama.locator("#post-2")
+    expect(accepted).to_have_class(re.compile(r"\bis-accepted\b"))
+    expect(accepted.locator("[data-accepted]")).to_contain_text("Accepted answer")
+    expect(ama.locator(".topic-badges .badge.solved")).to_have_text("Solved")
+    assert ama.evaluate(SAME_PAGE), "Ama's page was reloaded"
