@@ -20,6 +20,7 @@ commit, so when event N has committed every event before it has too.
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 from typing import Any
 
@@ -38,6 +39,11 @@ MAX_BACKLOG = 500
 # Events after which the reader's access is checked again (a move into a restricted
 # category, a merge, a deletion).
 RECHECK_TYPES = frozenset({"topic.moved", "topic.merged", "topic.updated"})
+# On a client's ping, at most this often: read what the channel layer may have lost
+# (an event whose broadcast failed and that no later event revealed) ...
+CATCH_UP_SECONDS = 60.0
+# ... and join the groups again (channels-redis forgets group members after a day).
+REJOIN_SECONDS = 3600.0
 
 
 class Refused(Exception):
@@ -69,6 +75,8 @@ class TopicConsumer(HubConsumer):
     topic_id: int = 0
     last_seq: int = 0
     groups_joined: tuple[str, ...] = ()
+    checked_at: float = 0.0
+    joined_at: float = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------
     async def connect(self) -> None:
@@ -88,6 +96,7 @@ class TopicConsumer(HubConsumer):
             logger.exception("joining topic %s failed (channel layer down?)", self.topic_id)
             await self._refuse(CloseCode.TRY_AGAIN)
             return
+        self.joined_at = self.checked_at = time.monotonic()
         try:
             state = await database_sync_to_async(self._initial_state)(after)
         except Refused:
@@ -188,6 +197,15 @@ class TopicConsumer(HubConsumer):
         return target is not None and access.can_see_topic(self.user, target)
 
     # --- sending stream events ----------------------------------------------------------------
+    async def _gone(self, reason: str | None = None) -> None:
+        """The reader may no longer read the topic: say why and close (4404 when the
+        topic was deleted, 4403 when the reader lost access to it)."""
+        if reason is None:
+            reason = await database_sync_to_async(self._lost_access)() or "access_revoked"
+        await self.send_event("topic.gone", {"reason": reason})
+        forbidden = reason == "access_revoked"
+        await self.close(code=CloseCode.FORBIDDEN if forbidden else CloseCode.NOT_FOUND)
+
     async def _deliver(self, item: dict[str, Any]) -> bool:
         """Send one stream event the reader has not had; False if the socket was closed
         because the reader may no longer read the topic."""
@@ -203,9 +221,7 @@ class TopicConsumer(HubConsumer):
                 return False
             reason = await database_sync_to_async(self._lost_access)()
             if reason is not None:
-                await self.send_event("topic.gone", {"reason": reason})
-                forbidden = reason == "access_revoked"
-                await self.close(code=CloseCode.FORBIDDEN if forbidden else CloseCode.NOT_FOUND)
+                await self._gone(reason)
                 return False
         await self.send_json(item)
         self.last_seq = item["seq"]
@@ -225,7 +241,7 @@ class TopicConsumer(HubConsumer):
         await self._deliver(item)
 
     # --- actions -------------------------------------------------------------------------
-    async def action_resume(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
+    async def action_resume(self, data: dict[str, Any], ref: Any) -> dict[str, Any] | None:
         """The client saw a gap: send the events after ``after`` again, in order (or
         ``reload`` when that is more than the backlog)."""
         after = data.get("after")
@@ -235,9 +251,8 @@ class TopicConsumer(HubConsumer):
         try:
             state = await database_sync_to_async(self._resume_state)(after)
         except Refused:
-            await self.send_event("topic.gone", {"reason": "access_revoked"})
-            await self.close(code=CloseCode.FORBIDDEN)
-            return {"after": after, "last_seq": self.last_seq, "sent": 0, "reload": False}
+            await self._gone()
+            return None
         if state["reload"]:
             await self.send_event("reload", {"last_seq": state["last_seq"]})
         for item in state["events"]:
@@ -249,6 +264,33 @@ class TopicConsumer(HubConsumer):
             "sent": len(state["events"]),
             "reload": state["reload"],
         }
+
+    async def action_ping(self, data: dict[str, Any], ref: Any) -> dict[str, Any] | None:
+        """Besides the pong: now and then, catch up with the database and rejoin the
+        groups, so that a lost broadcast or an expired group entry heals by itself."""
+        now = time.monotonic()
+        if now - self.joined_at >= REJOIN_SECONDS:
+            self.joined_at = now
+            for group in self.groups_joined:
+                try:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                except Exception:
+                    logger.warning("rejoining %s failed; trying again later", group)
+                    self.joined_at = 0.0
+        if now - self.checked_at >= CATCH_UP_SECONDS:
+            self.checked_at = now
+            try:
+                state = await database_sync_to_async(self._resume_state)(self.last_seq)
+            except Refused:
+                await self._gone()
+                return None
+            if state["reload"]:
+                await self.send_event("reload", {"last_seq": state["last_seq"]})
+                self.last_seq = state["last_seq"]
+            for item in state["events"]:
+                if not await self._deliver(item):
+                    return None
+        return await super().action_ping(data, ref)
 
     def _resume_state(self, after: int) -> dict[str, Any]:
         topic = self._readable_topic()

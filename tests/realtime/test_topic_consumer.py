@@ -248,6 +248,23 @@ async def test_an_event_whose_broadcast_was_lost_is_read_before_the_next(
     await nothing_more(comm)
 
 
+async def test_a_lost_broadcast_is_caught_up_on_a_later_ping(
+    sockets: Sockets, topic: Topic, monkeypatch
+):
+    """With no later event to reveal it, a lost broadcast is read from the database on
+    the client's next keep-alive ping (at most once a minute; here, on every ping)."""
+    from realtime.consumers import topic as topic_consumer
+
+    comm, _ = await open_topic(sockets, topic.pk)
+    lost = await to_thread(append_unbroadcast)(topic.pk)
+    await nothing_more(comm)  # not yet: the last check was at connect
+    monkeypatch.setattr(topic_consumer, "CATCH_UP_SECONDS", 0.0)
+    await comm.send_json_to({"type": "ping", "id": "p"})
+    assert (await recv(comm))["seq"] == lost
+    assert (await recv(comm))["type"] == "pong"
+    await nothing_more(comm)  # and only once
+
+
 async def test_client_gap_request_gets_the_missing_events(sockets: Sockets, topic: Topic):
     """``resume`` after N re-sends the events after N in order, then a reply."""
     for i in range(4):
