@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -361,7 +361,7 @@ class PostUndeleteView(APIView):
         operation_id="forums_post_undelete",
         summary="Bring back a deleted post or topic (moderators)",
         request=PostingReasonInput,
-        responses={200: PostingPostSerializer, **error_responses(400, 401, 404, 429)},
+        responses={200: PostingPostSerializer, **error_responses(400, 401, 403, 404, 429)},
         tags=TAGS,
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -373,7 +373,7 @@ class PostUndeleteView(APIView):
 
 
 class PostHistoryView(APIView):
-    permission_classes: list[Any] = []
+    permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="forums_post_history",
@@ -393,7 +393,7 @@ class PreviewView(APIView):
         operation_id="forums_preview",
         summary="Render Markdown as a post would show it",
         request=PostingPreviewInput,
-        responses={200: PostingPreviewSerializer, **error_responses(400, 401, 429)},
+        responses={200: PostingPreviewSerializer, **error_responses(400, 401, 403, 429)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -409,7 +409,7 @@ class DraftListView(GenericAPIView[Draft]):
     @extend_schema(
         operation_id="forums_drafts_list",
         summary="Your drafts, newest first",
-        responses={200: PostingDraftSerializer(many=True), **error_responses(401, 429)},
+        responses={200: PostingDraftSerializer(many=True), **error_responses(401, 404, 429)},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
@@ -484,7 +484,7 @@ def _draft_schema(method: str, where: str) -> Callable[[Any], Any]:
             "summary": f"Discard your draft for {where}",
             "responses": {
                 204: OpenApiResponse(description="Gone"),
-                **error_responses(401, 404, 429),
+                **error_responses(401, 403, 404, 429),
             },
         },
     }
