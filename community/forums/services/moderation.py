@@ -117,11 +117,16 @@ def _log(
 
 
 def _lock_post(post: Post) -> tuple[Topic, Post]:
-    """Lock the post's topic, then read both fresh (the caller is in atomic)."""
-    topic = Topic.objects.select_for_update().select_related("category").get(pk=post.topic_id)
-    fresh = Post.objects.select_related("author").get(pk=post.pk)
-    fresh.topic = topic
-    return topic, fresh
+    """Lock the post's topic, then read both fresh (the caller is in atomic). A post
+    whose topic was merged meanwhile is followed to the topic it moved to."""
+    topic_id = post.topic_id
+    while True:
+        topic = Topic.objects.select_for_update().select_related("category").get(pk=topic_id)
+        fresh = Post.objects.select_related("author").get(pk=post.pk)
+        if fresh.topic_id == topic.pk:
+            fresh.topic = topic
+            return topic, fresh
+        topic_id = fresh.topic_id
 
 
 def _topic_is_live(topic: Topic) -> bool:
