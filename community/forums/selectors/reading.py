@@ -84,6 +84,11 @@ def _member(user: Viewer) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
+def _uid(user: Viewer) -> int:
+    """The viewer's id (0 for a visitor: matches no row)."""
+    return int(user.pk or 0)
+
+
 def new_since(user: Viewer) -> dt.datetime:
     """Topics created after this are "new" to ``user`` (if not opened)."""
     since = timezone.now() - dt.timedelta(days=NEW_TOPIC_DAYS)
@@ -94,11 +99,15 @@ def new_since(user: Viewer) -> dt.datetime:
 def _muted(user: Viewer) -> Q:
     """Topics ``user`` muted, or in a category they muted (a Q on Topic)."""
     return Q(
-        Exists(TopicWatch.objects.filter(user=user, topic=OuterRef("pk"), level=WatchLevel.MUTED))
+        Exists(
+            TopicWatch.objects.filter(
+                user_id=_uid(user), topic=OuterRef("pk"), level=WatchLevel.MUTED
+            )
+        )
     ) | Q(
         Exists(
             CategoryWatch.objects.filter(
-                user=user, category=OuterRef("category_id"), level=WatchLevel.MUTED
+                user_id=_uid(user), category=OuterRef("category_id"), level=WatchLevel.MUTED
             )
         )
     )
@@ -267,7 +276,7 @@ def topics_mark_for_reader(topics: list[Topic], user: Viewer) -> list[Topic]:
     return topics
 
 
-def paginate(qs: QuerySet[Any], page: object, per_page: int) -> Page:  # type: ignore[type-arg]
+def paginate(qs: QuerySet[Any], page: int | str | None, per_page: int) -> Page[Any]:
     """One page; a missing or non-numeric page is the first, a page past the end the last."""
     return Paginator(qs, per_page).get_page(page)
 
@@ -278,7 +287,7 @@ def topic_get_for_user(*, pk: int, user: Viewer, merged: bool = False) -> Topic:
     exist, is deleted or ``user`` may not read it. With ``merged=True`` a topic merged
     into another is returned too (the caller redirects to ``merged_into``)."""
     topic = (
-        Topic.objects.select_related("category__parent", "merged_into__category")
+        Topic.objects.select_related("category__parent", "merged_into__category", "author__profile")
         .prefetch_related(Prefetch("skills", queryset=Skill.objects.order_by("name")))
         .filter(pk=pk)
         .first()
@@ -299,7 +308,7 @@ def read_position(*, topic: Topic, user: Viewer) -> int | None:
     if not _member(user):
         return None
     return (
-        ReadState.objects.filter(user=user, topic=topic)
+        ReadState.objects.filter(user_id=_uid(user), topic=topic)
         .values_list("last_read_number", flat=True)
         .first()
     )
@@ -340,7 +349,7 @@ def post_page_number(*, post: Post, user: Viewer) -> int:
 @dataclass
 class TopicPage:
     topic: Topic
-    page_obj: Page  # type: ignore[type-arg]
+    page_obj: Page[Any]
     posts: list[Post]
     last_read: int | None
     watch_level: str = ""
@@ -348,7 +357,7 @@ class TopicPage:
     perms: dict[str, bool] = field(default_factory=dict)
 
 
-def topic_page(*, topic: Topic, user: Viewer, page: object) -> TopicPage:
+def topic_page(*, topic: Topic, user: Viewer, page: int | str | None) -> TopicPage:
     """One page of ``topic`` for ``user`` with everything the page and its includes
     show, in a constant number of queries. Each post carries ``topic`` (the same
     object), ``author`` with ``profile`` and ``forum_stats`` (``author_stats`` is the
@@ -368,16 +377,18 @@ def topic_page(*, topic: Topic, user: Viewer, page: object) -> TopicPage:
     bookmarked: set[int] = set()
     flagged: set[int] = set()
     if member and ids:
-        for post_id, kind in Reaction.objects.filter(user=user, post_id__in=ids).values_list(
-            "post_id", "kind"
-        ):
+        for post_id, kind in Reaction.objects.filter(
+            user_id=_uid(user), post_id__in=ids
+        ).values_list("post_id", "kind"):
             reactions.setdefault(post_id, set()).add(kind)
         bookmarked = set(
-            Bookmark.objects.filter(user=user, post_id__in=ids).values_list("post_id", flat=True)
+            Bookmark.objects.filter(user_id=_uid(user), post_id__in=ids).values_list(
+                "post_id", flat=True
+            )
         )
         flagged = set(
             Flag.objects.filter(
-                flagged_by=user, post_id__in=ids, status=FlagStatus.OPEN
+                flagged_by_id=_uid(user), post_id__in=ids, status=FlagStatus.OPEN
             ).values_list("post_id", flat=True)
         )
     for post in posts:
@@ -402,13 +413,13 @@ def topic_page(*, topic: Topic, user: Viewer, page: object) -> TopicPage:
     )
     if member:
         result.watch_level = (
-            TopicWatch.objects.filter(user=user, topic=topic)
+            TopicWatch.objects.filter(user_id=_uid(user), topic=topic)
             .values_list("level", flat=True)
             .first()
             or ""
         )
         result.draft = (
-            Draft.objects.filter(user=user, topic=topic).select_related("reply_to").first()
+            Draft.objects.filter(user_id=_uid(user), topic=topic).select_related("reply_to").first()
         )
     return result
 
@@ -420,7 +431,7 @@ def bookmarks_for_user(*, user: Viewer) -> QuerySet[Bookmark]:
         return Bookmark.objects.none()
     visible_topics = access.topics_visible_to(user).values("pk")
     return (
-        Bookmark.objects.filter(user=user, post__topic__in=visible_topics)
+        Bookmark.objects.filter(user_id=_uid(user), post__topic__in=visible_topics)
         .filter(access.post_visible_q(user, "post__"))
         .select_related("post__topic__category", "post__author__profile")
         .order_by("-created_at", "-pk")

@@ -70,7 +70,7 @@ def _topic_list(
 ) -> HttpResponse:
     qs = sel.topic_list(user=request.user, sort=sort, list_filter=list_filter)
     current = list_filter or sort
-    titles = {
+    titles: dict[str, str] = {
         sel.Sort.LATEST: _("Latest topics"),
         sel.Sort.TOP: _("Top topics"),
         sel.Sort.UNANSWERED: _("Unanswered topics"),
