@@ -23,24 +23,36 @@ See docs/workshops-fanout.md for the design and its measurements.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import math
+import struct
+import threading
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Coroutine, Generator, Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 
-from realtime.events import room_group
+from realtime.events import RoomPublisher, bind_room_publisher, room_group
 from realtime.protocol import CloseCode, encode, event
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WINDOW = 0.020  # seconds: events of a room arriving within this window share one frame
+MAX_WINDOW = 0.150  # ... widened up to this when writing a frame to the room takes long
+WINDOW_FACTOR = 4.0  # the window is at least this many times the last flush's duration
+SLICE = 64  # sockets written per event-loop turn during a flush
 MAX_BATCH_BYTES = 256 * 1024  # a frame this large is sent at once, window or not
+MAX_BUFFERED_BYTES = 4 * 1024 * 1024  # unsent bytes a socket may have before it is closed
 PRESENCE_INTERVAL = 1.0  # at most one presence recomputation per room per second
 TALLY_INTERVAL = 0.25  # at most four tally recomputations per poll per second
 MAX_BACKLOG = 500  # frames queued behind a socket whose send has not completed
@@ -50,6 +62,7 @@ PROBE_TIMEOUT = 10.0  # a probe not back by then means the layer lost us: re-sub
 REFRESH_INTERVAL = 600.0  # re-add group memberships (they expire) this often
 RECENT_SEQS = 4096  # stream seqs remembered per room to drop duplicates
 GAP_WAIT = 0.5  # a missing seq not arrived by then is fetched from the database
+MAX_PARKED = 2000  # events held back behind a missing seq before the room catches up
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 5.0
 SLOW_CLOSE_CODE = CloseCode.TRY_AGAIN  # the client reconnects and resumes with ?after
@@ -68,11 +81,97 @@ class RoomClient(Protocol):
     async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
 
+# An item of a room's next frame: (stream seq or None, encoded event, facilitators only).
+Item = tuple[int | None, str, bool]
+# Writes an already framed websocket message to a socket; returns the bytes still unsent.
+RawWriter = Callable[[bytes], int]
+
+
 def batch_frame(texts: list[str]) -> str:
     """One event's text as it is, several joined into a ``batch`` frame (no re-encoding)."""
     if len(texts) == 1:
         return texts[0]
     return BATCH_HEAD + ",".join(texts) + BATCH_TAIL
+
+
+def ws_text_frame(text: str) -> bytes:
+    """``text`` as one unfragmented websocket text frame from a server (RFC 6455 5.2:
+    FIN and opcode 1, no mask, the payload length in 7, 7+16 or 7+64 bits). Server
+    frames are not masked, so the same bytes go to every socket."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x81, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, n)
+    return head + payload
+
+
+def _daphne_protocol(send: Any) -> Any:
+    """The daphne websocket protocol behind a consumer's ``base_send``, if there is one:
+    daphne passes ``partial(server.handle_reply, protocol)``, which channels' session
+    middleware wraps (``InstanceSessionWrapper.send``, holding it as ``real_send``)."""
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # pragma: no cover - daphne is a dependency
+        return None
+    fn = send
+    for _ in range(10):
+        if isinstance(fn, functools.partial):
+            return next((a for a in fn.args if isinstance(a, WebSocketProtocol)), None)
+        inner = getattr(getattr(fn, "__self__", None), "real_send", None)
+        if inner is None:
+            return None
+        fn = inner
+    return None
+
+
+def direct_writer(send: Any) -> RawWriter | None:
+    """A writer of pre-framed messages for a socket served by daphne over plain TCP, or
+    None (another server, TLS in twisted, compression negotiated): then the hub uses the
+    consumer's ``send``.
+
+    daphne's own path costs 55-130 µs per message and socket on a busy 2-core machine
+    (channels' send, daphne's reply handling, autobahn framing it again for every socket,
+    and twisted registering and unregistering a writer with epoll for each write). This
+    one writes the frame the hub built once for the room with one ``send`` system call
+    when nothing is queued before it, and otherwise appends it to twisted's buffer, so
+    the order of everything written to the socket is kept. It returns the bytes the
+    socket still has unsent, for the hub's slow-socket limit."""
+    protocol = _daphne_protocol(send)
+    if protocol is None:
+        return None
+    from twisted.internet import tcp
+
+    transport = protocol.transport
+    if not isinstance(transport, tcp.Connection) or protocol._perMessageCompress is not None:
+        return None
+    sock = transport.socket
+    open_state = protocol.STATE_OPEN
+
+    def write(wire: bytes) -> int:
+        if (
+            protocol.state != open_state
+            or not transport.connected
+            or transport.disconnecting
+            or transport._writeDisconnected
+        ):
+            return 0  # closing: the consumer's disconnect takes it out of the room
+        queued = transport._tempDataLen + len(transport.dataBuffer) - transport.offset
+        if queued or protocol.send_queue:
+            transport.write(wire)
+            return queued + len(wire)
+        try:
+            sent = sock.send(wire)
+        except OSError:  # would block, or the peer is gone (twisted notices on its write)
+            sent = 0
+        if sent < len(wire):
+            transport.write(wire[sent:])
+        return len(wire) - sent
+
+    return write
 
 
 class _Resume:
@@ -119,6 +218,7 @@ class RoomSocket:
         "held",
         "is_facilitator",
         "kicked",
+        "raw",
         "ready",
         "room_id",
         "user_id",
@@ -136,8 +236,10 @@ class RoomSocket:
         # The seq its initial state covered: stream events up to it that were still in
         # flight (on the layer, or in the room's open window) are not sent again.
         self.floor = 0
-        self.held: list[tuple[int | None, str]] = []
+        self.held: list[Item] = []
         self.backlog: deque[str] = deque()
+        # Set by the consumer on daphne (``direct_writer``): frames skip its send path.
+        self.raw: RawWriter | None = None
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
         self.kicked: str | None = None  # the reason, when kicked before it was ready
@@ -154,21 +256,26 @@ class _PollState:
 
 
 class Room:
-    """A room with local sockets: its pending frame, throttles and recent seqs."""
+    """A room with local sockets: its pending frame, throttles and stream position."""
 
     def __init__(self, room_id: int) -> None:
         self.id = room_id
         self.sockets: dict[RoomSocket, None] = {}  # insertion-ordered set
         self.subscribed = False
-        self.pending: list[tuple[int | None, str]] = []
+        self.pending: list[Item] = []
         self.pending_bytes = 0
         self.flush_handle: asyncio.TimerHandle | None = None
-        # Every stream seq up to ``contiguous`` reached this process (-1: not known yet,
-        # set from the first socket's initial state); a seq seen beyond it is a gap.
+        self.flusher: asyncio.Task[None] | None = None
+        self.window = WINDOW  # widened while flushes to this room take long
+        # Every stream seq up to ``contiguous`` reached this process and was queued, in
+        # order (-1: not known yet, set from the first socket's initial state). An event
+        # beyond ``contiguous + 1`` is parked until the ones before it arrive or are read
+        # from the database, so the sockets get the stream in seq order.
         self.contiguous = -1
+        self.parked: dict[int, str] = {}
         self.gap_handle: asyncio.TimerHandle | None = None
         self.filling = False
-        self._seen: set[int] = set()
+        self._seen: set[int] = set()  # recent seqs, for duplicates before ``contiguous``
         self._seen_order: deque[int] = deque()
         self.presence_text: str | None = None
         self.presence_at = -math.inf
@@ -176,25 +283,20 @@ class Room:
         self.presence_task: asyncio.Task[None] | None = None
         self.polls: dict[int, _PollState] = {}
 
-    def first_time(self, seq: int) -> bool:
-        """Record a stream seq; False if it was already delivered here."""
-        if seq in self._seen:
-            return False
+    def is_duplicate(self, seq: int) -> bool:
+        return seq in self._seen or 0 <= seq <= self.contiguous or seq in self.parked
+
+    def remember(self, seq: int) -> None:
         self._seen.add(seq)
         self._seen_order.append(seq)
         if len(self._seen_order) > RECENT_SEQS:
             self._seen.discard(self._seen_order.popleft())
         self.advance()
-        return True
 
     def advance(self) -> None:
         if self.contiguous >= 0:
             while self.contiguous + 1 in self._seen:
                 self.contiguous += 1
-
-    @property
-    def has_gap(self) -> bool:
-        return self.contiguous >= 0 and any(seq > self.contiguous for seq in self._seen_order)
 
     def stop(self) -> None:
         for handle in (self.flush_handle, self.gap_handle):
@@ -202,13 +304,56 @@ class Room:
                 handle.cancel()
         self.flush_handle = self.gap_handle = None
         self.pending = []
-        tasks = [self.presence_task, *(p.task for p in self.polls.values())]
+        self.parked = {}
+        tasks = [self.flusher, self.presence_task, *(p.task for p in self.polls.values())]
         for task in tasks:
-            if task is not None:
+            if task is not None and task is not asyncio.current_task():
                 task.cancel()
 
 
-# --- database reads (run in the database thread) ----------------------------------------
+# --- database work ----------------------------------------------------------------------
+_room_pool: ThreadPoolExecutor | None = None
+
+
+def room_database(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``database_sync_to_async`` for the rooms' work (actions, snapshots, tallies).
+
+    On PostgreSQL it runs in a few threads of its own (``ROOM_DATABASE_THREADS``, each
+    with its connection): an action spends most of its time waiting for the database
+    (round trips, the commit's flush), so actions of different sockets overlap instead
+    of queueing behind each other in channels' one database thread; the row locks keep
+    every room's stream in order. Elsewhere (SQLite: one writer at a time) it is the
+    one database thread."""
+    global _room_pool
+    threads = int(getattr(settings, "ROOM_DATABASE_THREADS", 4))
+    if threads <= 1 or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        return database_sync_to_async(fn)
+    if _room_pool is None:
+        _room_pool = ThreadPoolExecutor(threads, thread_name_prefix="room-db")
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_room_pool)
+
+
+def close_room_database() -> None:
+    """Close the room threads' database connections and stop the threads (tests do this
+    before the test database is dropped; a server simply exits)."""
+    global _room_pool
+    pool, _room_pool = _room_pool, None
+    if pool is None:
+        return
+    workers = pool._max_workers
+    barrier = threading.Barrier(workers, timeout=10)
+
+    def close() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()  # one job per thread: each closes its own connection
+        connections.close_all()
+
+    for _ in range(workers):
+        pool.submit(close)
+    pool.shutdown(wait=True)
+
+
+# --- database reads -----------------------------------------------------------------------
 def _presence(room_id: int) -> dict[str, Any]:
     from workshops.room.selectors import presence
 
@@ -224,6 +369,12 @@ def _tally(room_id: int, poll_id: int) -> tuple[dict[str, Any], bool] | None:
     if poll is None or poll.status == PollStatus.DRAFT:
         return None
     return poll_tally(poll=poll), poll_tally_visible(poll=poll, is_facilitator=False)
+
+
+def _last_seqs(room_ids: list[int]) -> dict[int, int]:
+    from workshops.models import Workshop
+
+    return dict(Workshop.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
 
 
 def _events_since(room_id: int, after_seq: int) -> list[dict[str, Any]] | None:
@@ -289,7 +440,11 @@ class RoomHub:
         sock.floor = seq
         while sock.held and not sock.closed:
             items, sock.held = sock.held, []
-            texts = [text for s, text in items if s is None or s > seq]
+            texts = [
+                text
+                for s, text, restricted in items
+                if (s is None or s > seq) and (sock.is_facilitator or not restricted)
+            ]
             if texts:
                 await sock.client.send(text_data=batch_frame(texts))
         sock.ready = True
@@ -424,6 +579,7 @@ class RoomHub:
                 logger.warning("room hub: a probe did not come back; re-subscribing")
                 await self._restart_receiver()
                 continue
+            await self._check_tails()
             if self.loop.time() - refreshed >= REFRESH_INTERVAL:
                 refreshed = self.loop.time()
                 try:
@@ -476,8 +632,40 @@ class RoomHub:
 
     def _gap_check(self, room: Room) -> None:
         room.gap_handle = None
-        if room.has_gap and self.rooms.get(room.id) is room:
+        if room.parked and self.rooms.get(room.id) is room:
             self._spawn(self._fill(room))
+
+    def _tail_check(self, room: Room, last_seq: int) -> None:
+        if room.contiguous < last_seq and self.rooms.get(room.id) is room:
+            self._spawn(self._fill(room))
+
+    async def _check_tails(self) -> None:
+        """Read every room's last seq: an event whose publish never reached this process
+        and that no later event revealed (the last message of a burst) is fetched too."""
+        rooms = {room.id: room.contiguous for room in self.rooms.values() if room.contiguous >= 0}
+        if not rooms:
+            return
+        try:
+            last = await room_database(_last_seqs)(list(rooms))
+        except Exception:
+            logger.warning("room hub: reading the rooms' last seqs failed", exc_info=True)
+            return
+        for room_id, last_seq in last.items():
+            room = self.rooms.get(room_id)
+            if room is not None and last_seq > room.contiguous:
+                # Its publish may still be on the way: look again a moment later.
+                self.loop.call_later(GAP_WAIT, self._tail_check, room, last_seq)
+
+    def publish_failed(self, message: dict[str, Any]) -> None:
+        """A publish from this process failed: this process's sockets get the event from
+        the database (other processes notice the missing seq by themselves)."""
+        room = self.rooms.get(message.get("room"))  # type: ignore[arg-type]
+        if room is None:
+            return
+        if message.get("type") in ("room.frame", "room.frames"):
+            self.loop.call_later(GAP_WAIT, self._tail_check, room, room.contiguous + 1)
+        else:
+            self._dispatch(message)  # a note (dirty, kick) is acted on here at least
 
     async def _fill(self, room: Room) -> None:
         """Deliver, from the database, the stream events after ``room.contiguous`` that
@@ -486,28 +674,40 @@ class RoomHub:
             return
         room.filling = True
         try:
-            after = room.contiguous
-            events = await database_sync_to_async(_events_since)(room.id, after)
+            events = await room_database(_events_since)(room.id, room.contiguous)
         except Exception:
             logger.warning("room hub: catching up room %s failed", room.id, exc_info=True)
-            return
+            events = []
         finally:
             room.filling = False
         if self.rooms.get(room.id) is not room:
             return
         if events is None:  # too far behind: the clients reload on their next gap
             logger.warning("room hub: room %s is too far behind to catch up", room.id)
-            room.contiguous = max(room._seen_order, default=room.contiguous)
+            self._release_parked(room)
             return
         filled = 0
         for item in events:
             seq = item.get("seq")
-            if isinstance(seq, int) and seq not in room._seen:
+            if isinstance(seq, int) and not room.is_duplicate(seq):
                 filled += 1
-            self._on_frame(room, encode(item), seq)
+            self._on_event(room, seq, encode(item))
         if filled:
             logger.info("room hub: filled %d missed event(s) in room %s", filled, room.id)
         self.events_filled += filled
+        if room.parked and room.gap_handle is None:
+            room.gap_handle = self.loop.call_later(GAP_WAIT, self._gap_check, room)
+
+    def _release_parked(self, room: Room) -> None:
+        """Give up waiting for a missing seq: send what is parked, in order."""
+        parked, room.parked = room.parked, {}
+        for seq in sorted(parked):
+            room.contiguous = seq - 1
+            room.remember(seq)
+            self._queue(room, seq, parked[seq], False)
+        if room.gap_handle is not None:
+            room.gap_handle.cancel()
+            room.gap_handle = None
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -522,7 +722,10 @@ class RoomHub:
             return  # a room this process left while the message was on its way
         type_ = message.get("type")
         if type_ == "room.frame":
-            self._on_frame(room, message["text"], message.get("seq"))
+            self._on_event(room, message.get("seq"), message["text"])
+        elif type_ == "room.frames":
+            for seq, text in message["items"]:
+                self._on_event(room, seq, text)
         elif type_ == "room.dirty":
             if message.get("what") == "presence":
                 self._mark_presence(room)
@@ -537,61 +740,130 @@ class RoomHub:
         else:
             logger.warning("room hub: unknown message type %r", type_)
 
-    def _on_frame(self, room: Room, text: str, seq: int | None) -> None:
-        if seq is not None:
-            if not room.first_time(seq):
-                return  # already delivered (by a catch-up, or twice by the layer)
-            if seq > room.contiguous >= 0 and room.gap_handle is None and not room.filling:
-                # An earlier event has not arrived: wait a moment (publishes from several
-                # processes may cross), then fetch whatever is still missing.
+    def _on_event(self, room: Room, seq: int | None, text: str) -> None:
+        """An event for the room's sockets: stream events (with a seq) in seq order,
+        once; snapshots (presence) as they come."""
+        if seq is None:
+            self._queue(room, None, text, False)
+            return
+        if room.is_duplicate(seq):
+            return  # already here (by a catch-up, or twice by the layer)
+        if room.contiguous >= 0 and seq > room.contiguous + 1:
+            # An earlier event has not arrived: hold this one back for a moment
+            # (publishes from several processes may cross), then read what is missing.
+            room.parked[seq] = text
+            if len(room.parked) > MAX_PARKED:
+                self._spawn(self._fill(room))
+            elif room.gap_handle is None and not room.filling:
                 room.gap_handle = self.loop.call_later(GAP_WAIT, self._gap_check, room)
-        room.pending.append((seq, text))
-        room.pending_bytes += len(text)
-        if room.pending_bytes >= MAX_BATCH_BYTES:
-            self._flush(room)
-        elif room.flush_handle is None:
-            room.flush_handle = self.loop.call_later(WINDOW, self._flush, room)
+            return
+        room.remember(seq)
+        self._queue(room, seq, text, False)
+        while room.parked and room.contiguous + 1 in room.parked:
+            seq = room.contiguous + 1
+            room.remember(seq)
+            self._queue(room, seq, room.parked.pop(seq), False)
+        if not room.parked and room.gap_handle is not None:
+            room.gap_handle.cancel()
+            room.gap_handle = None
 
-    def _flush(self, room: Room) -> None:
+    def _queue(self, room: Room, seq: int | None, text: str, restricted: bool) -> None:
+        """Add an event to the room's next frame (``restricted``: facilitators only)."""
+        room.pending.append((seq, text, restricted))
+        room.pending_bytes += len(text)
+        if room.flusher is not None:
+            return  # the running flush sends it next
+        if room.pending_bytes >= MAX_BATCH_BYTES:
+            self._start_flush(room)
+        elif room.flush_handle is None:
+            room.flush_handle = self.loop.call_later(room.window, self._start_flush, room)
+
+    def _start_flush(self, room: Room) -> None:
         if room.flush_handle is not None:
             room.flush_handle.cancel()
             room.flush_handle = None
-        items, room.pending, room.pending_bytes = room.pending, [], 0
-        if not items:
-            return
-        frame = batch_frame([text for _, text in items])
-        lowest = min((seq for seq, _ in items if seq is not None), default=None)
-        for sock in list(room.sockets):
+        if room.flusher is None and room.pending and self.rooms.get(room.id) is room:
+            room.flusher = self.loop.create_task(self._flusher(room))
+
+    async def _flusher(self, room: Room) -> None:
+        """Send the room's pending events, one frame per socket, until none are left.
+        A flush that took long widens the room's window: the events that arrive during
+        it and the window after it share the next frame, so a big room's loop spends at
+        most about 1 / WINDOW_FACTOR of its time writing that room's frames."""
+        try:
+            while room.pending and self.rooms.get(room.id) is room:
+                items, room.pending, room.pending_bytes = room.pending, [], 0
+                started = self.loop.time()
+                await self._flush(room, items)
+                took = self.loop.time() - started
+                room.window = min(MAX_WINDOW, max(WINDOW, took * WINDOW_FACTOR))
+                rest = room.window - took
+                if room.pending and rest > 0 and room.pending_bytes < MAX_BATCH_BYTES:
+                    await asyncio.sleep(rest)
+        finally:
+            room.flusher = None
+
+    async def _flush(self, room: Room, items: list[Item]) -> None:
+        """Write one frame of ``items`` to every socket of the room, ``SLICE`` sockets per
+        loop turn (the loop reads actions and answers them between slices)."""
+        public = [text for _, text, restricted in items if not restricted]
+        frame_all = batch_frame([text for _, text, _ in items])
+        frame_public = (
+            frame_all if len(public) == len(items) else (batch_frame(public) if public else None)
+        )
+        wires: dict[str, bytes] = {}
+        lowest = min((seq for seq, _, _ in items if seq is not None), default=None)
+        for i, sock in enumerate(list(room.sockets)):
+            if i and not i % SLICE:
+                await asyncio.sleep(0)
+            if sock.closed:
+                continue
             if not sock.ready:
                 self._hold(room, sock, items)
             elif lowest is not None and lowest <= sock.floor:
                 # A socket that just joined: its snapshot or resume already had some of
                 # these events (rare, so the frame is rebuilt for it alone).
-                texts = [t for s, t in items if s is None or s > sock.floor]
+                texts = [
+                    t
+                    for s, t, restricted in items
+                    if (s is None or s > sock.floor) and (sock.is_facilitator or not restricted)
+                ]
                 if texts:
                     self._write(sock, batch_frame(texts))
             else:
-                self._write(sock, frame)
+                frame = frame_all if sock.is_facilitator else frame_public
+                if frame is None:
+                    continue
+                if sock.raw is not None:
+                    wire = wires.get(frame)
+                    if wire is None:
+                        wire = wires[frame] = ws_text_frame(frame)
+                    self._write(sock, frame, wire)
+                else:
+                    self._write(sock, frame)
 
-    def _hold(self, room: Room, sock: RoomSocket, items: list[tuple[int | None, str]]) -> None:
+    def _hold(self, room: Room, sock: RoomSocket, items: list[Item]) -> None:
         sock.held.extend(items)
         if len(sock.held) > MAX_HELD:
             self._drop(room, sock, "too many events held before the initial state")
 
-    def _send_to(self, room: Room, socks: Iterable[RoomSocket], text: str) -> None:
-        """Write one non-stream frame (a tally) to some sockets of the room now."""
-        for sock in socks:
-            if sock.ready:
-                self._write(sock, text)
-            else:
-                self._hold(room, sock, [(None, text)])
-
     # --- writing to sockets ---------------------------------------------------------------
-    def _write(self, sock: RoomSocket, text: str) -> None:
+    def _write(self, sock: RoomSocket, text: str, wire: bytes | None = None) -> None:
         """Send ``text`` to one socket without waiting for it: a socket whose send does
         not complete at once gets a writer task and a bounded backlog; it never holds up
         the others, and a socket that falls too far behind is closed (it resumes)."""
         if sock.closed:
+            return
+        if sock.raw is not None and sock.writer is None:
+            try:
+                unsent = sock.raw(wire if wire is not None else ws_text_frame(text))
+            except Exception as exc:
+                logger.info("room hub: write to a socket failed (%r); dropping it", exc)
+                self._drop(self.rooms.get(sock.room_id), sock, None)
+                return
+            self.frames_sent += 1
+            if unsent > MAX_BUFFERED_BYTES:
+                self._drop(self.rooms.get(sock.room_id), sock, "too slow")
             return
         if sock.writer is not None:
             if len(sock.backlog) >= MAX_BACKLOG:
@@ -687,14 +959,14 @@ class RoomHub:
                 room.presence_dirty = False
                 room.presence_at = self.loop.time()
                 try:
-                    data = await database_sync_to_async(_presence)(room.id)
+                    data = await room_database(_presence)(room.id)
                 except Exception:
                     logger.warning("room hub: presence of room %s failed", room.id, exc_info=True)
                     continue
                 text = encode(event("presence", data))
                 if text != room.presence_text:
                     room.presence_text = text
-                    self._on_frame(room, text, None)
+                    self._queue(room, None, text, False)
         finally:
             room.presence_task = None
 
@@ -715,7 +987,7 @@ class RoomHub:
                 state.dirty = False
                 state.at = self.loop.time()
                 try:
-                    result = await database_sync_to_async(_tally)(room.id, poll_id)
+                    result = await room_database(_tally)(room.id, poll_id)
                 except Exception:
                     logger.warning("room hub: tally of poll %s failed", poll_id, exc_info=True)
                     continue
@@ -726,8 +998,7 @@ class RoomHub:
                 if text == state.text:
                     continue
                 state.text = text
-                audience = [s for s in room.sockets if visible or s.is_facilitator]
-                self._send_to(room, audience, text)
+                self._queue(room, None, text, not visible)
         finally:
             state.task = None
 
@@ -748,4 +1019,5 @@ def get_hub() -> RoomHub:
         raise ImproperlyConfigured("Workshop rooms need CHANNEL_LAYERS['default'].")
     if _hub is None or _hub.loop is not loop or _hub.layer is not layer:
         _hub = RoomHub(layer, loop)
+        bind_room_publisher(RoomPublisher(loop, layer, on_failure=_hub.publish_failed))
     return _hub

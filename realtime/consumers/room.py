@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import urllib.parse
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import OperationalError
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from realtime.consumers.base import Handler, HubConsumer, TokenBucket
 from realtime.protocol import CloseCode, ErrorCode, ProtocolError, event
-from realtime.rooms import RoomSocket, get_hub
+from realtime.rooms import RoomSocket, direct_writer, get_hub, room_database
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ T = TypeVar("T")
 # Not in CHANNEL_LAYERS on purpose: the consumer gets no per-socket layer channel.
 NO_LAYER_ALIAS = "room-sockets-have-no-layer-channel"
 SPECIAL_CODES = ("rate_limited", "slow_mode")
+MAX_QUEUED_ACTIONS = 200  # actions of one socket waiting for the one running
+CHAT_BATCH = 100  # queued chat.send actions of one socket posted in one transaction
 
 
 class AccessRevoked(Exception):
@@ -83,6 +86,22 @@ class RoomConsumer(HubConsumer):
 
     sock: RoomSocket | None = None
     attendance_id: int | None = None
+    _worker: asyncio.Future[None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._actions: deque[tuple[Handler, dict[str, Any], Any]] = deque()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """channels' dispatch, without its ``aclose_old_connections`` before every
+        message: that is one more trip through the single database thread per frame a
+        client sends, queued behind everyone's actions. Every database call of this
+        consumer goes through ``database_sync_to_async``, which closes stale connections
+        itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- lifecycle -----------------------------------------------------------------------
     async def connect(self) -> None:
@@ -96,9 +115,7 @@ class RoomConsumer(HubConsumer):
         self.bucket = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
         self.workshop_id = int(self.scope["url_route"]["kwargs"]["workshop_id"])
         try:
-            access = await database_sync_to_async(room_access)(
-                workshop_id=self.workshop_id, user=self.user
-            )
+            access = await room_database(room_access)(workshop_id=self.workshop_id, user=self.user)
         except PermissionDenied:
             await self._refuse(CloseCode.FORBIDDEN)
             return
@@ -118,9 +135,7 @@ class RoomConsumer(HubConsumer):
             await self._refuse(CloseCode.TRY_AGAIN)
             return
         try:
-            attendance = await database_sync_to_async(room_join)(
-                workshop=self.workshop, user=self.user
-            )
+            attendance = await room_database(room_join)(workshop=self.workshop, user=self.user)
         except (PermissionDenied, ObjectDoesNotExist) as exc:
             await hub.leave(self.sock)
             self.sock = None
@@ -129,6 +144,9 @@ class RoomConsumer(HubConsumer):
             return
         self.attendance_id = attendance.pk
         await self.accept()
+        if getattr(settings, "ROOM_DIRECT_WRITES", True):
+            # On daphne the hub writes its frames straight to this socket's transport.
+            self.sock.raw = direct_writer(self.base_send)
         await self.send_event("hello", await self.hello_data())
         seq = await self._send_initial_state(_after(self.scope.get("query_string", b"")))
         kicked = await hub.ready(self.sock, seq)
@@ -153,11 +171,18 @@ class RoomConsumer(HubConsumer):
         if self.sock is not None:
             await get_hub().leave(self.sock)
             self.sock = None
+        if self._worker is not None and not self._worker.done():
+            # Actions the client sent before it left still run (as they would have,
+            # one at a time, before the disconnect was handled).
+            try:
+                await self._worker
+            except Exception:
+                logger.exception("a room action failed after its socket closed")
         if self.attendance_id is not None:
             attendance_id, self.attendance_id = self.attendance_id, None
             for attempt in range(1, 6):
                 try:
-                    await database_sync_to_async(room_leave)(attendance_id=attendance_id)
+                    await room_database(room_leave)(attendance_id=attendance_id)
                 except ObjectDoesNotExist:
                     break  # the workshop (and its attendance) was deleted meanwhile
                 except OperationalError:
@@ -209,7 +234,7 @@ class RoomConsumer(HubConsumer):
         return {"snapshot": snapshot, "seq": snapshot["seq"], "reload": after is not None}
 
     async def _send_initial_state(self, after: int | None) -> int:
-        state = await database_sync_to_async(self._state_after)(after)
+        state = await room_database(self._state_after)(after)
         if "snapshot" in state:
             if state["reload"]:
                 await self.send_event("room.reload", {"seq": state["seq"]})
@@ -223,6 +248,64 @@ class RoomConsumer(HubConsumer):
 
     # --- running actions ----------------------------------------------------------------------
     async def _dispatch(self, handler: Handler, data: dict[str, Any], ref: Any) -> None:
+        """Queue an action: a socket's actions run one after the other, in order, in a
+        task of their own, so the socket goes on reading while one runs, and ``chat.send``
+        actions waiting behind each other are posted together (one transaction)."""
+        if len(self._actions) >= MAX_QUEUED_ACTIONS:
+            await self.send_error(
+                ErrorCode.RATE_LIMITED, _("Too many actions waiting; slow down."), ref=ref
+            )
+            return
+        self._actions.append((handler, data, ref))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._work())
+
+    async def _work(self) -> None:
+        actions = self._actions
+        while actions:
+            handler, data, ref = actions.popleft()
+            if getattr(handler, "__name__", "") != "action_chat_send":
+                await self._run_action(handler, data, ref)
+                continue
+            batch = [(data, ref)]
+            while (
+                actions
+                and len(batch) < CHAT_BATCH
+                and getattr(actions[0][0], "__name__", "") == "action_chat_send"
+            ):
+                _handler, data, ref = actions.popleft()
+                batch.append((data, ref))
+            await self._chat_batch(batch)
+
+    async def _chat_batch(self, batch: list[tuple[dict[str, Any], Any]]) -> None:
+        from workshops.room.services import ChatResult, chat_messages_post
+
+        items = [
+            (_arg(data, "client_id", str(ref) if ref is not None else None), _arg(data, "body"))
+            for data, ref in batch
+        ]
+        results: list[ChatResult | Exception]
+        try:
+            results = list(
+                await self._run(
+                    lambda: chat_messages_post(workshop=self.workshop, user=self.user, items=items)
+                )
+            )
+        except Exception as exc:  # the whole batch: each action answers with it
+            results = [exc] * len(batch)
+        for (data, ref), result in zip(batch, results, strict=True):
+
+            async def answer(
+                data: dict[str, Any], ref: Any, result: Any = result
+            ) -> dict[str, Any]:
+                if isinstance(result, Exception):
+                    raise result
+                message, created = result
+                return {"id": message.pk, "seq": message.seq, "created": created}
+
+            await self._run_action(answer, data, ref)
+
+    async def _run_action(self, handler: Handler, data: dict[str, Any], ref: Any) -> None:
         async def guarded(data: dict[str, Any], ref: Any) -> dict[str, Any] | None:
             try:
                 return await handler(data, ref)
@@ -253,7 +336,7 @@ class RoomConsumer(HubConsumer):
             raise
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        return await database_sync_to_async(self._guard)(fn)
+        return await room_database(self._guard)(fn)
 
     # --- chat -------------------------------------------------------------------------------
     async def action_chat_send(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:

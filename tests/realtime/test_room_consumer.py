@@ -8,6 +8,7 @@ the real one (workshops.room services and selectors) on the test database.
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from channels.db import database_sync_to_async
 
 from community.models import User
 from realtime.protocol import CloseCode
+from realtime.rooms import close_room_database
 from tests.realtime.room_support import (
     chat,
     events_of,
@@ -40,6 +42,13 @@ from workshops.models import (
 from workshops.room import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _room_database_closed() -> Iterator[None]:
+    """The room threads' connections are closed before the test database is dropped."""
+    yield
+    close_room_database()
 
 
 @pytest.fixture
@@ -222,6 +231,39 @@ async def test_events_within_the_window_arrive_as_one_batch(
     # published back to back (well within 20 ms of each other), they share one frame
     assert len(frames) == 1, [len(f) for f in frames]
     assert k.frames[-1]["type"] == "batch"
+
+
+async def test_sends_back_to_back_are_answered_and_streamed_in_order(
+    sockets: Sockets, room: Workshop, amina, kwame, settings
+):
+    """Chat sends written back to back without waiting (they queue while one is being
+    stored, and are stored together) each get their own reply, in order, and reach the
+    others in the order they were sent; a bad one among them is refused alone."""
+    settings.ROOM_CHAT_RATE = (100, 10)  # the flood limits are not under test here
+    settings.REALTIME_RATE_BURST = 100
+    a, _ = await open_room(sockets, amina, room.pk)
+    k, _ = await open_room(sockets, kwame, room.pk)
+    await k.quiet()
+    bodies = [f"step {i}" if i != 7 else "   " for i in range(30)]
+    for i, body in enumerate(bodies):
+        await a.send("chat.send", {"client_id": f"q{i}", "body": body}, ref=f"q{i}")
+    answers = []
+    while len(answers) < len(bodies):
+        event = await a.next()
+        if event["type"] in ("reply", "error") and str(event.get("ref", "")).startswith("q"):
+            answers.append(event)
+    assert [e["ref"] for e in answers] == [f"q{i}" for i in range(30)]
+    assert answers[7]["type"] == "error"
+    replies = [e["data"] for e in answers if e["type"] == "reply"]
+    assert len(replies) == 29
+    assert all(r["created"] for r in replies)
+    assert [r["seq"] for r in replies] == list(range(replies[0]["seq"], replies[0]["seq"] + 29))
+    seen: list[dict[str, Any]] = []
+    while len(seen) < 29:
+        seen.extend(e for e in [await k.next()] if e["type"] == "chat.message")
+    assert [e["data"]["id"] for e in seen] == [r["id"] for r in replies]
+    expected = [f"<p>{b}</p>" for b in bodies if b.strip()]
+    assert [e["data"]["html"].strip() for e in seen] == expected
 
 
 async def test_facilitator_deletes_message_everyone_sees_it(

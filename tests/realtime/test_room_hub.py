@@ -2,6 +2,7 @@
 channel layer that fails (a private redis-server this test stops and restarts)."""
 
 import asyncio
+import json
 import shutil
 import subprocess
 import time
@@ -12,12 +13,14 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import LazySettings
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
 from community.models import User
 from realtime import rooms
 from realtime.consumers.room import NO_LAYER_ALIAS
-from realtime.events import room_group
-from realtime.rooms import batch_frame, get_hub
+from realtime.events import coalesce, room_group, room_publisher
+from realtime.rooms import batch_frame, close_room_database, get_hub, ws_text_frame
 from tests.conftest import _free_port, _port_open
 from tests.realtime.room_support import chat, make_room, new_member, open_room, session_for
 from tests.realtime.sockets import MEMORY_LAYERS, REDIS_BACKEND, Sockets, ping, redis_layers
@@ -25,6 +28,13 @@ from workshops.models import ChatMessage, Workshop
 from workshops.room import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _room_database_closed() -> Iterator[None]:
+    """The room threads' connections are closed before the test database is dropped."""
+    yield
+    close_room_database()
 
 
 @pytest.fixture
@@ -271,9 +281,91 @@ async def test_event_whose_publish_missed_this_process_is_fetched(
     channel_layer: Any = get_channel_layer()
     await channel_layer.group_discard(room_group(room.pk), hub.channel)
     missed = await database_sync_to_async(post)(room, facilitator, "g-1", "published to no one")
+    await published()
     await channel_layer.group_add(room_group(room.pk), hub.channel)
     after = await database_sync_to_async(post)(room, facilitator, "g-2", "reveals the gap")
     received = [(await reader.until("chat.message"))["data"]["id"] for _ in range(2)]
     assert sorted(received) == [missed, after]
     assert [e for e in await reader.quiet(0.7) if e["type"] == "chat.message"] == []
     assert hub.events_filled == 1
+
+
+async def published() -> None:
+    """Wait until this process's publisher has sent what the services handed it."""
+    await wait_for(lambda: room_publisher() is None or room_publisher().idle, "publishing")
+
+
+async def test_the_last_event_whose_publish_missed_this_process_is_fetched(
+    layer: str, sockets: Sockets, room: Workshop, facilitator, member, monkeypatch
+):
+    """An event that never reached this process and that no later event reveals (the
+    last message of a burst) is still fetched: the hub checks the rooms' last seqs."""
+    monkeypatch.setattr(rooms, "PROBE_INTERVAL", 0.2)
+    reader, _ = await open_room(sockets, member.user, room.pk)
+    hub = get_hub()
+    channel_layer: Any = get_channel_layer()
+    await channel_layer.group_discard(room_group(room.pk), hub.channel)
+    missed = await database_sync_to_async(post)(room, facilitator, "t-1", "the last word")
+    await published()
+    await channel_layer.group_add(room_group(room.pk), hub.channel)
+    assert (await reader.until("chat.message"))["data"]["id"] == missed
+    assert [e for e in await reader.quiet(0.7) if e["type"] == "chat.message"] == []
+    assert hub.events_filled == 1
+
+
+async def test_events_arriving_out_of_order_reach_sockets_in_order(
+    layer: str, sockets: Sockets, room: Workshop, member
+):
+    """Publishes from two processes can cross: seq 2 arriving before seq 1 is held back,
+    and the socket gets 1, then 2, once each."""
+    reader, snapshot = await open_room(sockets, member.user, room.pk)
+    assert snapshot["data"]["seq"] == 0
+    channel_layer: Any = get_channel_layer()
+
+    def frame(seq: int) -> dict[str, Any]:
+        text = json.dumps({"type": "chat.deleted", "seq": seq, "data": {"id": seq}})
+        return {"type": "room.frame", "room": room.pk, "seq": seq, "text": text}
+
+    for seq in (2, 1, 2):
+        await channel_layer.group_send(room_group(room.pk), frame(seq))
+    got = [(await reader.until("chat.deleted"))["seq"] for _ in range(2)]
+    assert got == [1, 2]
+    assert [e for e in await reader.quiet(0.7) if e["type"] == "chat.deleted"] == []
+
+
+@pytest.mark.django_db
+def test_publisher_merges_a_rooms_frames_and_keeps_each_rooms_order():
+    """Queued frames of one room become one layer message, in order; a note between them
+    and other rooms' messages keep their places relative to their own room."""
+
+    def f(room: int, seq: int) -> tuple[str, dict[str, Any]]:
+        return room_group(room), {"type": "room.frame", "room": room, "seq": seq, "text": str(seq)}
+
+    dirty = (room_group(1), {"type": "room.dirty", "room": 1, "what": "presence"})
+    out = coalesce([f(1, 1), f(2, 7), f(1, 2), dirty, f(1, 3), f(1, 4)])
+    assert [(g, m["type"], m.get("items", m.get("seq"))) for g, m in out] == [
+        ("room.1", "room.frames", [[1, "1"], [2, "2"]]),
+        ("room.2", "room.frame", 7),
+        ("room.1", "room.dirty", None),
+        ("room.1", "room.frames", [[3, "3"], [4, "4"]]),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [5, 125, 126, 300, 65535, 65536, 70000])
+def test_frames_written_directly_are_valid_websocket_frames(size: int):
+    """The frame the hub builds once per room frame parses as one text message with the
+    payload intact, for each of the three length encodings."""
+    text = "é" * (size // 2) + "x" * (size % 2)
+    reader = StreamReader()
+    reader.feed_data(ws_text_frame(text))
+    parser = Frame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        frame = done.value
+    else:  # pragma: no cover - the whole frame was fed
+        raise AssertionError("incomplete frame")
+    assert frame.opcode == Opcode.TEXT
+    assert frame.fin
+    assert frame.data.decode() == text

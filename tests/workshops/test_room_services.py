@@ -120,6 +120,70 @@ def test_the_same_client_id_from_another_member_is_another_message() -> None:
     assert a.pk != b.pk
 
 
+def test_a_batch_posts_in_order_and_answers_each_message_as_alone(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """Queued sends posted together: each gets what a lone post would have had (new,
+    a retry, a refusal), and the new ones take the next seqs in order, broadcast once."""
+    room = make_room()
+    earlier, _ = _post(room, room.participant, "Earlier", "c0")
+    with broadcasts(room.workshop, django_capture_on_commit_callbacks) as sent:
+        results = services.chat_messages_post(
+            workshop=room.workshop,
+            user=room.participant,
+            items=[("c1", "First"), ("c2", "   "), ("c0", "retry"), ("c3", "Third"), ("c1", "x")],
+        )
+    first, blank, retry, third, twice = results
+    assert isinstance(first, tuple)
+    assert isinstance(third, tuple)
+    assert isinstance(blank, ValidationError)
+    assert (first[0].seq, first[1], third[0].seq, third[1]) == (2, True, 3, True)
+    assert _code(blank) == "required"
+    assert retry == (earlier, False)
+    assert twice == (first[0], False)
+    assert [(f["seq"], f["data"]["id"]) for f in _frames(sent)] == [
+        (2, first[0].pk),
+        (3, third[0].pk),
+    ]
+    assert stream(room.workshop) == [(1, "chat.message"), (2, "chat.message"), (3, "chat.message")]
+    assert list(
+        ChatMessage.objects.filter(workshop=room.workshop).order_by("seq").values_list("body")
+    ) == [("Earlier",), ("First",), ("Third",)]
+
+
+def test_a_batch_stops_at_the_rate_limit_message_by_message(settings) -> None:  # type: ignore[no-untyped-def]
+    """The per-member rate limit counts the messages of a batch one by one."""
+    settings.ROOM_CHAT_RATE = (2, 60)
+    room = make_room()
+    results = services.chat_messages_post(
+        workshop=room.workshop,
+        user=room.participant,
+        items=[(f"r{i}", f"Message {i}") for i in range(4)],
+    )
+    assert [isinstance(r, tuple) for r in results] == [True, True, False, False]
+    assert all(_code(r) == "rate_limited" for r in results[2:])  # type: ignore[arg-type]
+    assert last_seq(room.workshop) == 2
+
+
+def test_a_batch_costs_the_same_queries_as_one_message(  # type: ignore[no-untyped-def]
+    django_assert_num_queries, django_assert_max_num_queries
+) -> None:
+    """Posting 20 queued messages takes as many queries as posting one."""
+    room = make_room()
+    _post(room, room.facilitator, "warm")  # the author's profile is loaded once per user
+    with django_assert_max_num_queries(9) as one:
+        services.chat_messages_post(
+            workshop=room.workshop, user=room.facilitator, items=[("one", "One")]
+        )
+    with django_assert_num_queries(len(one.captured_queries)):
+        services.chat_messages_post(
+            workshop=room.workshop,
+            user=room.facilitator,
+            items=[(f"b{i}", f"Batch {i}") for i in range(20)],
+        )
+    assert last_seq(room.workshop) == 22
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

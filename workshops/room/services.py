@@ -44,6 +44,8 @@ INTERFACE CHANGES (additions to the agreed interface; nothing agreed was renamed
 """
 
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -118,12 +120,46 @@ def _sync(workshop: Workshop, locked: Workshop) -> None:
 def _append(locked: Workshop, type_: str, data: dict[str, Any]) -> int:
     """Add an event to the room's stream (``locked`` must be the locked row) and
     broadcast it after commit. Returns its seq."""
-    seq = locked.last_seq + 1
-    RoomEvent.objects.create(workshop=locked, seq=seq, type=type_, data=data)
-    Workshop.objects.filter(pk=locked.pk).update(last_seq=seq)
-    locked.last_seq = seq
-    events.room_broadcast(workshop_id=locked.pk, event={"type": type_, "seq": seq, "data": data})
-    return seq
+    return _append_many(locked, [(type_, data)])[0]
+
+
+def _append_many(locked: Workshop, items: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
+    """Add events to the room's stream in order, with two statements whatever their
+    number, and broadcast them after commit. Returns their seqs."""
+    first = locked.last_seq + 1
+    rows = [
+        RoomEvent(workshop=locked, seq=first + i, type=type_, data=data)
+        for i, (type_, data) in enumerate(items)
+    ]
+    RoomEvent.objects.bulk_create(rows)
+    locked.last_seq = first + len(rows) - 1
+    Workshop.objects.filter(pk=locked.pk).update(last_seq=locked.last_seq)
+    for row in rows:
+        events.room_broadcast(
+            workshop_id=locked.pk, event={"type": row.type, "seq": row.seq, "data": row.data}
+        )
+    return [row.seq for row in rows]
+
+
+@contextmanager
+def _room_change(workshop: Workshop, actor: Any = None) -> Iterator[Workshop]:
+    """The common frame of a change to a room's stream: a transaction holding the
+    room's seq lock, the actor checked as a facilitator (when given), and the caller's
+    instance updated with what was written once it commits. Yields the locked row."""
+    with transaction.atomic():
+        locked = _lock(workshop)
+        if actor is not None:
+            _facilitator(locked, actor)
+        yield locked
+    _sync(workshop, locked)
+
+
+def _room_setting(locked: Workshop, field: str, value: Any, type_: str, data: Any) -> None:
+    """Set one of the room's settings; a change (only) is saved and becomes an event."""
+    if getattr(locked, field) != value:
+        setattr(locked, field, value)
+        locked.save(update_fields=[field])
+        _append(locked, type_, data)
 
 
 def _facilitator(workshop: Workshop, actor: Any) -> RoomAccess:
@@ -195,14 +231,6 @@ def _chat_body(body: Any) -> str:
     return body
 
 
-def _existing_message(workshop_id: int, user: Any, client_id: str) -> ChatMessage | None:
-    return (
-        ChatMessage.objects.filter(workshop_id=workshop_id, author=user, client_id=client_id)
-        .select_related("author__profile")
-        .first()
-    )
-
-
 def _check_rate(workshop_id: int, user_id: int) -> None:
     """A sliding window per member and room, kept in the cache. Callers hold the room's
     lock, so reads and writes of one member's window do not interleave."""
@@ -225,16 +253,20 @@ def _check_rate(workshop_id: int, user_id: int) -> None:
     cache.set(key, stamps, timeout=seconds + 1)
 
 
-def _check_slow_mode(workshop: Workshop, user: Any) -> None:
+def _check_slow_mode(workshop: Workshop, user: Any, last_at: list[Any]) -> None:
+    """``last_at`` carries the member's last message time between the messages of one
+    batch (empty: read it)."""
     seconds = workshop.slow_mode_seconds
     if not seconds:
         return
-    last = (
-        ChatMessage.objects.filter(workshop=workshop, author=user)
-        .order_by("-seq")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    if not last_at:
+        last_at.append(
+            ChatMessage.objects.filter(workshop=workshop, author=user)
+            .order_by("-seq")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    last = last_at[0]
     if last is None:
         return
     wait = seconds - (timezone.now() - last).total_seconds()
@@ -257,78 +289,116 @@ def chat_message_post(
 ) -> tuple[ChatMessage, bool]:
     """Post a chat message; a retry with the same ``client_id`` returns the original
     (created False), also when the two race."""
-    client_id = _client_id(client_id)
-    body = _chat_body(body)
-    with transaction.atomic():
-        locked = _lock(workshop)
-        access = access_check(workshop=locked, user=user)
-        # A retry, or a racing twin that committed while we waited for the lock.
-        existing = _existing_message(locked.pk, user, client_id)
-        if existing is not None:
-            return existing, False
-        if locked.status not in CHAT_OPEN:
-            raise _body_error(_("The chat is closed: this workshop has ended."), "chat_closed")
-        if not access.is_facilitator:
-            if access.registration is not None and access.registration.muted_at is not None:
-                raise PermissionDenied(_("A facilitator has muted you in this room."))
-            if locked.chat_locked:
-                raise _body_error(
-                    _("The chat is locked: only facilitators can write now."), "chat_locked"
-                )
-            _check_slow_mode(locked, user)
-            _check_rate(locked.pk, user.pk)
-        message = ChatMessage(
-            workshop=locked,
-            author=user,
-            client_id=client_id,
-            body=body,
-            body_html=str(render_markdown(body, lite=True)),
-            seq=locked.last_seq + 1,
-        )
+    result = chat_messages_post(workshop=workshop, user=user, items=[(client_id, body)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+ChatResult = tuple[ChatMessage, bool] | ValidationError | PermissionDenied
+
+
+def chat_messages_post(
+    *, workshop: Workshop, user: Any, items: Sequence[tuple[Any, Any]]
+) -> list[ChatResult]:
+    """Post several chat messages of one member, in order, in one transaction: each
+    ``(client_id, body)`` gets ``(message, created)`` or the error that refused it
+    (ValidationError, PermissionDenied), as ``chat_message_post`` would have, one after
+    the other. A socket's queued ``chat.send`` actions go through here together: one
+    lock, one access check, one commit for all of them.
+
+    A refusal of the member themselves (no longer allowed in the room) raises for the
+    whole batch. A retry returns the original, also when the two race: the existing
+    messages are read under the room's lock, which every post takes."""
+    results: list[ChatResult | None] = [None] * len(items)
+    cleaned: list[tuple[int, str, str]] = []
+    for i, (client_id, body) in enumerate(items):
         try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            existing = _existing_message(locked.pk, user, client_id)
-            if existing is None:
-                raise
-            return existing, False
-        _append(locked, "chat.message", chat_message_data(message))
-    _sync(workshop, locked)
-    return message, True
+            cleaned.append((i, _client_id(client_id), _chat_body(body)))
+        except ValidationError as exc:
+            results[i] = exc
+    if cleaned:
+        with transaction.atomic():
+            locked = _lock(workshop)
+            access = access_check(workshop=locked, user=user)
+            posted = {
+                message.client_id: message
+                for message in ChatMessage.objects.filter(
+                    workshop=locked, author=user, client_id__in={c for _, c, _ in cleaned}
+                ).select_related("author__profile")
+            }
+            new: list[ChatMessage] = []
+            last_at: list[Any] = []  # slow mode: the member's last message time, read once
+            for i, client_id, body in cleaned:
+                if client_id in posted:  # a retry (or the same id twice in this batch)
+                    results[i] = (posted[client_id], False)
+                    continue
+                try:
+                    _chat_allowed(locked, access, user, last_at)
+                except (ValidationError, PermissionDenied) as exc:
+                    results[i] = exc
+                    continue
+                message = ChatMessage(
+                    workshop=locked,
+                    author=user,
+                    client_id=client_id,
+                    body=body,
+                    body_html=str(render_markdown(body, lite=True)),
+                    seq=locked.last_seq + 1 + len(new),
+                )
+                new.append(message)
+                posted[client_id] = message
+                results[i] = (message, True)
+                last_at[:] = [timezone.now()]
+            if new:
+                # No savepoint: a twin with the same client id cannot insert meanwhile
+                # (it waits for the lock held here, then finds this one).
+                ChatMessage.objects.bulk_create(new)
+                _append_many(locked, [("chat.message", chat_message_data(m)) for m in new])
+        _sync(workshop, locked)
+    return [r for r in results if r is not None]
+
+
+def _chat_allowed(locked: Workshop, access: RoomAccess, user: Any, last_at: list[Any]) -> None:
+    """May the member write one more message now? (Callers hold the room's lock.)"""
+    if locked.status not in CHAT_OPEN:
+        raise _body_error(_("The chat is closed: this workshop has ended."), "chat_closed")
+    if access.is_facilitator:
+        return
+    if access.registration is not None and access.registration.muted_at is not None:
+        raise PermissionDenied(_("A facilitator has muted you in this room."))
+    if locked.chat_locked:
+        raise _body_error(_("The chat is locked: only facilitators can write now."), "chat_locked")
+    _check_slow_mode(locked, user, last_at)
+    _check_rate(locked.pk, user.pk)
 
 
 def chat_message_delete(*, workshop: Workshop, actor: Any, message_id: int) -> ChatMessage:
     """Delete a message for everyone: facilitators may delete any, members their own."""
     message_id = _int(message_id, "id")
-    with transaction.atomic():
-        locked = _lock(workshop)
+    with _room_change(workshop) as locked:
         access = access_check(workshop=locked, user=actor)
         message = ChatMessage.objects.get(pk=message_id, workshop=locked)
         if not access.is_facilitator and message.author_id != actor.pk:
             raise PermissionDenied(_("You may delete only your own messages."))
-        if message.deleted_at is not None:
-            return message
-        message.deleted_at = timezone.now()
-        message.deleted_by = actor
-        message.save(update_fields=["deleted_at", "deleted_by"])
-        stored = RoomEvent.objects.filter(
-            workshop=locked, seq=message.seq, type="chat.message"
-        ).first()
-        if stored is not None:
-            stored.data = {**stored.data, "html": "", "deleted": True}
-            stored.save(update_fields=["data"])
-        _append(locked, "chat.deleted", {"id": message.pk})
-    _sync(workshop, locked)
+        if message.deleted_at is None:
+            message.deleted_at = timezone.now()
+            message.deleted_by = actor
+            message.save(update_fields=["deleted_at", "deleted_by"])
+            stored = RoomEvent.objects.filter(
+                workshop=locked, seq=message.seq, type="chat.message"
+            ).first()
+            if stored is not None:
+                stored.data = {**stored.data, "html": "", "deleted": True}
+                stored.save(update_fields=["data"])
+            _append(locked, "chat.deleted", {"id": message.pk})
     return message
 
 
 # --- the session and the room's settings --------------------------------------------------
 def room_session_start(*, workshop: Workshop, actor: Any) -> Workshop:
     """Go live: a scheduled session starts (a live one stays as it is)."""
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
+    with _room_change(workshop, actor) as locked:
         if locked.status == WorkshopStatus.SCHEDULED:
             locked.status = WorkshopStatus.LIVE
             locked.live_started_at = timezone.now()
@@ -340,15 +410,12 @@ def room_session_start(*, workshop: Workshop, actor: Any) -> Workshop:
             )
         elif locked.status != WorkshopStatus.LIVE:
             raise ValidationError({"status": _("This workshop has ended; it cannot restart.")})
-    _sync(workshop, locked)
     return locked
 
 
 def room_session_end(*, workshop: Workshop, actor: Any) -> Workshop:
     """End the live session: open polls close, chat closes (an ended one stays ended)."""
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
+    with _room_change(workshop, actor) as locked:
         if locked.status == WorkshopStatus.LIVE:
             for poll in polls_with_options().filter(workshop=locked, status=PollStatus.OPEN):
                 _close_poll(locked, poll)
@@ -362,21 +429,14 @@ def room_session_end(*, workshop: Workshop, actor: Any) -> Workshop:
             )
         elif locked.status != WorkshopStatus.ENDED:
             raise ValidationError({"status": _("The session has not started.")})
-    _sync(workshop, locked)
     return locked
 
 
 def room_chat_lock(*, workshop: Workshop, actor: Any, locked: bool) -> Workshop:
     """Lock the chat (only facilitators write) or unlock it."""
     value = _bool(locked, "locked")
-    with transaction.atomic():
-        row = _lock(workshop)
-        _facilitator(row, actor)
-        if row.chat_locked != value:
-            row.chat_locked = value
-            row.save(update_fields=["chat_locked"])
-            _append(row, "chat.locked", {"locked": value})
-    _sync(workshop, row)
+    with _room_change(workshop, actor) as row:
+        _room_setting(row, "chat_locked", value, "chat.locked", {"locked": value})
     return row
 
 
@@ -387,14 +447,8 @@ def room_slow_mode(*, workshop: Workshop, actor: Any, seconds: int) -> Workshop:
         raise ValidationError(
             {"seconds": _("Slow mode runs from 0 (off) to %d seconds.") % SLOW_MODE_MAX_SECONDS}
         )
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
-        if locked.slow_mode_seconds != seconds:
-            locked.slow_mode_seconds = seconds
-            locked.save(update_fields=["slow_mode_seconds"])
-            _append(locked, "chat.slow_mode", {"seconds": seconds})
-    _sync(workshop, locked)
+    with _room_change(workshop, actor) as locked:
+        _room_setting(locked, "slow_mode_seconds", seconds, "chat.slow_mode", {"seconds": seconds})
     return locked
 
 
@@ -426,23 +480,18 @@ def room_participant_mute(
 ) -> Registration:
     """Mute a participant (they can read and vote, not write) or unmute them."""
     muted = _bool(muted, "muted")
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
+    with _room_change(workshop, actor) as locked:
         target, registration = _target(locked, user_id)
         if (registration.muted_at is not None) != muted:
             registration.muted_at = timezone.now() if muted else None
             registration.save(update_fields=["muted_at"])
             _append(locked, "participant.muted", {"user_id": target.pk, "muted": muted})
-    _sync(workshop, locked)
     return registration
 
 
 def room_participant_remove(*, workshop: Workshop, actor: Any, user_id: int) -> Registration:
     """Remove a participant: their sockets close and they cannot come back."""
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
+    with _room_change(workshop, actor) as locked:
         target, registration = _target(locked, user_id)
         if registration.removed_at is None:
             now = timezone.now()
@@ -455,7 +504,6 @@ def room_participant_remove(*, workshop: Workshop, actor: Any, user_id: int) -> 
             events.room_kick(workshop_id=locked.pk, user_id=target.pk, reason="removed")
             if left:
                 events.room_dirty(workshop_id=locked.pk, what="presence")
-    _sync(workshop, locked)
     return registration
 
 
@@ -562,12 +610,22 @@ def _close_poll(locked: Workshop, poll: Poll) -> None:
     _append(locked, "poll.closed", _public_with_tally(poll))
 
 
+@contextmanager
+def _poll_change(workshop: Workshop, actor: Any, poll_id: Any) -> Iterator[tuple[Workshop, Poll]]:
+    """``_room_change`` for a facilitator's action on one poll of the room (locked
+    too); a draft poll can only be opened."""
+    with _room_change(workshop, actor) as locked:
+        yield locked, _poll_for_action(locked, poll_id)
+
+
+def _opened(poll: Poll) -> None:
+    if poll.status == PollStatus.DRAFT:
+        raise ValidationError({"poll_id": _("This poll has not been opened.")})
+
+
 def poll_open(*, workshop: Workshop, actor: Any, poll_id: int) -> Poll:
     """Open a draft poll for votes (an open one stays open)."""
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
-        poll = _poll_for_action(locked, poll_id)
+    with _poll_change(workshop, actor, poll_id) as (locked, poll):
         if poll.status == PollStatus.CLOSED:
             raise ValidationError({"poll_id": _("This poll is closed; it cannot reopen.")})
         if poll.status == PollStatus.DRAFT:
@@ -577,37 +635,26 @@ def poll_open(*, workshop: Workshop, actor: Any, poll_id: int) -> Poll:
             poll.opened_at = timezone.now()
             poll.save(update_fields=["status", "opened_at"])
             _append(locked, "poll.opened", _public_with_tally(poll))
-    _sync(workshop, locked)
     return poll
 
 
 def poll_close(*, workshop: Workshop, actor: Any, poll_id: int) -> Poll:
     """Close an open poll (a closed one stays closed)."""
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
-        poll = _poll_for_action(locked, poll_id)
-        if poll.status == PollStatus.DRAFT:
-            raise ValidationError({"poll_id": _("This poll has not been opened.")})
+    with _poll_change(workshop, actor, poll_id) as (locked, poll):
+        _opened(poll)
         if poll.status == PollStatus.OPEN:
             _close_poll(locked, poll)
-    _sync(workshop, locked)
     return poll
 
 
 def poll_reveal(*, workshop: Workshop, actor: Any, poll_id: int) -> Poll:
     """Show the results to everyone, whatever the poll's results setting."""
-    with transaction.atomic():
-        locked = _lock(workshop)
-        _facilitator(locked, actor)
-        poll = _poll_for_action(locked, poll_id)
-        if poll.status == PollStatus.DRAFT:
-            raise ValidationError({"poll_id": _("This poll has not been opened.")})
+    with _poll_change(workshop, actor, poll_id) as (locked, poll):
+        _opened(poll)
         if not poll.revealed:
             poll.revealed = True
             poll.save(update_fields=["revealed"])
             _append(locked, "poll.revealed", poll_public(poll, tally=poll_tally(poll=poll)))
-    _sync(workshop, locked)
     return poll
 
 
@@ -646,13 +693,11 @@ def poll_vote_cast(*, workshop: Workshop, user: Any, poll_id: int, choices: list
         if poll.status != PollStatus.OPEN:
             raise ValidationError({"poll_id": _("This poll is not open for votes.")})
         values = _choices(poll, choices)
+        # No savepoint: every vote takes the poll's lock first, so a twin of this vote
+        # cannot insert between this read and the insert.
         vote = Vote.objects.filter(poll=poll, voter=user).first()
         if vote is None:
-            try:
-                with transaction.atomic():
-                    vote = Vote.objects.create(poll=poll, voter=user, choices=values)
-            except IntegrityError:
-                vote = Vote.objects.get(poll=poll, voter=user)
+            vote = Vote.objects.create(poll=poll, voter=user, choices=values)
         if vote.choices != values:
             vote.choices = values
             vote.save(update_fields=["choices", "cast_at"])

@@ -185,32 +185,98 @@ def room_page(request: HttpRequest, pk: int) -> HttpResponse:
     return _render(request, access)
 
 
-# --- chat and votes -----------------------------------------------------------------------
-@login_required
-@require_POST
-def room_chat(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        access = _enter(request, pk)
-    except _Refused:
-        return _refused(request, pk)
-    form = ChatForm(request.POST)
-    status = 400
-    if form.is_valid():
+# --- the two shapes of a POST: a form, or an action button ----------------------------------
+RoomView = Callable[..., HttpResponse]
+
+
+def _form_view(
+    form_class: type[forms.Form],
+    form_arg: str,
+    run: Callable[[HttpRequest, RoomAccess, User, Any], str | None],
+    anchor: str,
+    *,
+    list_errors: bool = True,
+) -> RoomView:
+    """A POST view for one of the page's forms: the form validates, ``run`` calls the
+    service (and returns a success message, or None for none) and the member goes back
+    to ``anchor``; otherwise the page is rendered again with the form (as ``form_arg``)
+    and its errors: 400 for bad input, 403 for a refusal."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            services.chat_message_post(
-                workshop=access.workshop,
-                user=_user(request),
-                client_id=form.cleaned_data["client_id"],
-                body=form.cleaned_data["body"],
-            )
+            access = _enter(request, pk)
+        except _Refused:
+            return _refused(request, pk)
+        form = form_class(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                done = run(request, access, _user(request), form)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+                status = 403
+            else:
+                if done is not None:
+                    messages.success(request, done)
+                return redirect(_page_url(pk, anchor))
+        errors = [str(e) for e in form.non_field_errors()] if list_errors else None
+        page: dict[str, Any] = {form_arg: form}
+        return _render(request, access, status=status, errors=errors, **page)
+
+    return view
+
+
+def _action_view(run: Callable[..., str], anchor: str | Callable[..., str] = "") -> RoomView:
+    """A POST view for one of the page's action buttons (the facilitator controls, a
+    delete): ``run(request, access, user, **url_kwargs)`` calls the service and says
+    what happened, and the member goes back to the page at ``anchor``; a refusal renders
+    the page again with the error: 400 for bad input, 403 for a wrong actor, 404 for an
+    id that is not of this room."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
+        try:
+            access = _enter(request, pk)
+        except _Refused:
+            return _refused(request, pk)
+        try:
+            done = run(request, access, _user(request), **kwargs)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            return _render(request, access, errors=exc.messages, status=400)
         except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-            status = 403
-        else:
-            return redirect(_page_url(pk, "chat-form"))
-    return _render(request, access, chat_form=form, status=status)
+            return _render(request, access, errors=[str(exc)], status=403)
+        except ObjectDoesNotExist:
+            raise Http404(_("Not found in this room.")) from None
+        messages.success(request, done)
+        return redirect(_page_url(pk, anchor(**kwargs) if callable(anchor) else anchor))
+
+    return view
+
+
+def _flag(request: HttpRequest, name: str) -> bool:
+    value = request.POST.get(name)
+    if value not in {"0", "1"}:
+        raise ValidationError({name: _("Choose on or off.")})
+    return value == "1"
+
+
+# --- chat and votes -----------------------------------------------------------------------
+def _chat(request: HttpRequest, access: RoomAccess, user: User, form: Any) -> None:
+    services.chat_message_post(
+        workshop=access.workshop,
+        user=user,
+        client_id=form.cleaned_data["client_id"],
+        body=form.cleaned_data["body"],
+    )
+    return None
+
+
+room_chat = _form_view(ChatForm, "chat_form", _chat, "chat-form", list_errors=False)
 
 
 def _choice_ids(values: list[str]) -> list[int]:
@@ -245,177 +311,86 @@ def room_vote(request: HttpRequest, pk: int, poll_id: int) -> HttpResponse:
 
 
 # --- facilitator controls -----------------------------------------------------------------
-def _act(
-    request: HttpRequest, pk: int, run: Callable[[RoomAccess, User], str], anchor: str = ""
-) -> HttpResponse:
-    """Run a facilitator action; on success say what happened and go back to the page."""
-    try:
-        access = _enter(request, pk)
-    except _Refused:
-        return _refused(request, pk)
-    try:
-        done = run(access, _user(request))
-    except ValidationError as exc:
-        return _render(request, access, errors=exc.messages, status=400)
-    except PermissionDenied as exc:
-        return _render(request, access, errors=[str(exc)], status=403)
-    except ObjectDoesNotExist:
-        raise Http404(_("Not found in this room.")) from None
-    messages.success(request, done)
-    return redirect(_page_url(pk, anchor))
+def _session(request: HttpRequest, access: RoomAccess, user: User, *, action: str) -> str:
+    if action == "start":
+        services.room_session_start(workshop=access.workshop, actor=user)
+        return _("The session is live.")
+    services.room_session_end(workshop=access.workshop, actor=user)
+    return _("The session has ended.")
 
 
-def _flag(request: HttpRequest, name: str) -> bool:
-    value = request.POST.get(name)
-    if value not in {"0", "1"}:
-        raise ValidationError({name: _("Choose on or off.")})
-    return value == "1"
+def _chat_lock(request: HttpRequest, access: RoomAccess, user: User) -> str:
+    locked = _flag(request, "locked")
+    services.room_chat_lock(workshop=access.workshop, actor=user, locked=locked)
+    return _("The chat is locked.") if locked else _("The chat is open.")
 
 
-@login_required
-@require_POST
-def room_session(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    def run(access: RoomAccess, user: User) -> str:
-        if action == "start":
-            services.room_session_start(workshop=access.workshop, actor=user)
-            return _("The session is live.")
-        services.room_session_end(workshop=access.workshop, actor=user)
-        return _("The session has ended.")
-
-    return _act(request, pk, run)
+def _slow_mode(request: HttpRequest, access: RoomAccess, user: User, form: Any) -> str:
+    seconds = form.cleaned_data["seconds"]
+    services.room_slow_mode(workshop=access.workshop, actor=user, seconds=seconds)
+    if seconds:
+        return _("Slow mode: one message per %d seconds per member.") % seconds
+    return _("Slow mode is off.")
 
 
-@login_required
-@require_POST
-def room_chat_lock(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(access: RoomAccess, user: User) -> str:
-        locked = _flag(request, "locked")
-        services.room_chat_lock(workshop=access.workshop, actor=user, locked=locked)
-        return _("The chat is locked.") if locked else _("The chat is open.")
-
-    return _act(request, pk, run, "chat-form")
+def _message_delete(
+    request: HttpRequest, access: RoomAccess, user: User, *, message_id: int
+) -> str:
+    services.chat_message_delete(workshop=access.workshop, actor=user, message_id=message_id)
+    return _("The message is deleted.")
 
 
-@login_required
-@require_POST
-def room_slow_mode(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        access = _enter(request, pk)
-    except _Refused:
-        return _refused(request, pk)
-    form = SlowModeForm(request.POST)
-    status = 400
-    if form.is_valid():
-        seconds = form.cleaned_data["seconds"]
-        try:
-            services.room_slow_mode(workshop=access.workshop, actor=_user(request), seconds=seconds)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-            status = 403
-        else:
-            messages.success(
-                request,
-                _("Slow mode: one message per %d seconds per member.") % seconds
-                if seconds
-                else _("Slow mode is off."),
-            )
-            return redirect(_page_url(pk, "chat-form"))
-    return _render(
-        request,
-        access,
-        slow_form=form,
-        errors=[str(e) for e in form.non_field_errors()],
-        status=status,
+def _participant_mute(request: HttpRequest, access: RoomAccess, user: User, *, user_id: int) -> str:
+    muted = _flag(request, "muted")
+    services.room_participant_mute(
+        workshop=access.workshop, actor=user, user_id=user_id, muted=muted
     )
+    return _("The participant is muted.") if muted else _("The participant may write again.")
 
 
-@login_required
-@require_POST
-def room_message_delete(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
-    def run(access: RoomAccess, user: User) -> str:
-        services.chat_message_delete(workshop=access.workshop, actor=user, message_id=message_id)
-        return _("The message is deleted.")
-
-    return _act(request, pk, run, "chat-log")
+def _participant_remove(
+    request: HttpRequest, access: RoomAccess, user: User, *, user_id: int
+) -> str:
+    services.room_participant_remove(workshop=access.workshop, actor=user, user_id=user_id)
+    return _("The participant is removed from the room.")
 
 
-@login_required
-@require_POST
-def room_participant_mute(request: HttpRequest, pk: int, user_id: int) -> HttpResponse:
-    def run(access: RoomAccess, user: User) -> str:
-        muted = _flag(request, "muted")
-        services.room_participant_mute(
-            workshop=access.workshop, actor=user, user_id=user_id, muted=muted
-        )
-        return _("The participant is muted.") if muted else _("The participant may write again.")
-
-    return _act(request, pk, run, "presence")
-
-
-@login_required
-@require_POST
-def room_participant_remove(request: HttpRequest, pk: int, user_id: int) -> HttpResponse:
-    def run(access: RoomAccess, user: User) -> str:
-        services.room_participant_remove(workshop=access.workshop, actor=user, user_id=user_id)
-        return _("The participant is removed from the room.")
-
-    return _act(request, pk, run, "presence")
+room_session = _action_view(_session)
+room_chat_lock = _action_view(_chat_lock, "chat-form")
+room_slow_mode = _form_view(SlowModeForm, "slow_form", _slow_mode, "chat-form")
+room_message_delete = _action_view(_message_delete, "chat-log")
+room_participant_mute = _action_view(_participant_mute, "presence")
+room_participant_remove = _action_view(_participant_remove, "presence")
 
 
 # --- polls --------------------------------------------------------------------------------
-@login_required
-@require_POST
-def room_poll_create(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        access = _enter(request, pk)
-    except _Refused:
-        return _refused(request, pk)
-    form = PollCreateForm(request.POST)
-    status = 400
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.poll_create(
-                workshop=access.workshop,
-                actor=_user(request),
-                client_id=data["client_id"],
-                question=data["question"],
-                kind=data["kind"],
-                options=form.option_labels(),
-                anonymous=data["anonymous"],
-                results=data["results"],
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-            status = 403
-        else:
-            messages.success(request, _("The poll is saved as a draft. Open it when ready."))
-            return redirect(_page_url(pk, "polls"))
-    return _render(
-        request,
-        access,
-        poll_form=form,
-        errors=[str(e) for e in form.non_field_errors()],
-        status=status,
+def _poll_create(request: HttpRequest, access: RoomAccess, user: User, form: Any) -> str:
+    data = form.cleaned_data
+    services.poll_create(
+        workshop=access.workshop,
+        actor=user,
+        client_id=data["client_id"],
+        question=data["question"],
+        kind=data["kind"],
+        options=form.option_labels(),
+        anonymous=data["anonymous"],
+        results=data["results"],
     )
+    return _("The poll is saved as a draft. Open it when ready.")
 
 
-@login_required
-@require_POST
-def room_poll_action(request: HttpRequest, pk: int, poll_id: int, action: str) -> HttpResponse:
+def _poll_action(
+    request: HttpRequest, access: RoomAccess, user: User, *, poll_id: int, action: str
+) -> str:
     actions = {
         "open": (services.poll_open, _("The poll is open.")),
         "close": (services.poll_close, _("The poll is closed.")),
         "reveal": (services.poll_reveal, _("The results are shown to everyone.")),
     }
     service, done = actions[action]
+    service(workshop=access.workshop, actor=user, poll_id=poll_id)
+    return str(done)
 
-    def run(access: RoomAccess, user: User) -> str:
-        service(workshop=access.workshop, actor=user, poll_id=poll_id)
-        return str(done)
 
-    return _act(request, pk, run, f"poll-{poll_id}")
+room_poll_create = _form_view(PollCreateForm, "poll_form", _poll_create, "polls")
+room_poll_action = _action_view(_poll_action, lambda poll_id, **_kw: f"poll-{poll_id}")
