@@ -113,7 +113,7 @@ class NotificationSettingsView(APIView):
         operation_id="notifications_settings_partial_update",
         summary="Choose how you are e-mailed: immediate, daily digest, or off",
         request=NotificationSettingsInput,
-        responses={200: NotificationSettingsSerializer, **_errors(400, 401, 429)},
+        responses={200: NotificationSettingsSerializer, **_errors(400, 401, 403, 429)},
         tags=["notifications"],
     )
     def patch(self, request: Request) -> Response:
