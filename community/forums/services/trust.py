@@ -199,11 +199,13 @@ def trust_check_post(
     now = timezone.now()
     if new_topic and limits.topics_per_day is not None:
         day = dt.timedelta(days=1)
+        topics = Topic.objects.filter(author=user, created_at__gte=now - day)
+        if topic_id is not None:
+            topics = topics.exclude(pk=topic_id)
         recent = list(
-            Topic.objects.filter(author=user, created_at__gte=now - day)
-            .exclude(pk=topic_id)
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)[: limits.topics_per_day]
+            topics.order_by("-created_at").values_list("created_at", flat=True)[
+                : limits.topics_per_day
+            ]
         )
         if len(recent) >= limits.topics_per_day:
             wait = _wait(recent[-1], day)
