@@ -142,7 +142,6 @@ def test_post_actions_include_renders_forms_with_counts_and_pressed_state_withou
     )
     assert 'data-kind="thanks" aria-pressed="false">' in html
     assert 'name="active" value="0"' in html  # the pressed one takes it back
-    assert "Accepted answer" in html
     assert "Unmark accepted answer" in html
     assert "Verify as expert" in html
     assert 'name="next" value="/forums/t/1/x/#post-2"' in html
@@ -177,3 +176,24 @@ def test_watch_form_include_selects_the_level_without_queries(
     assert f'action="/forums/t/{topic.pk}/watch/"' in html
     assert '<option value="tracking" selected>' in html
     assert f'<label for="watch-level-{topic.pk}">' in html
+
+
+def test_topic_page_shows_reaction_state_and_the_no_js_flow_round_trips() -> None:
+    topic, reply = _question()
+    member = make_member().user
+    c = _client(member)
+    page = c.get(topic.get_absolute_url())
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'action="/forums/p/{reply.pk}/react/"' in html
+    assert f'action="/forums/t/{topic.pk}/watch/"' in html
+    back = c.post(
+        f"/forums/p/{reply.pk}/react/",
+        {"kind": "insightful", "active": "1", "next": topic.get_absolute_url()},
+        follow=True,
+    )
+    html = back.content.decode()
+    assert 'data-kind="insightful" aria-pressed="true">' in html
+    asker = _client(topic.author).get(topic.get_absolute_url()).content.decode()
+    assert "Mark as accepted answer" in asker
+    assert "Mark as accepted answer" not in html
