@@ -51,8 +51,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -658,6 +658,28 @@ def poll_reveal(*, workshop: Workshop, actor: Any, poll_id: int) -> Poll:
     return poll
 
 
+_POLL = "SELECT * FROM workshops_poll WHERE id = %s AND workshop_id = %s"
+_POLL_SHARED = _POLL + " FOR SHARE"
+
+
+def _poll_for_vote(workshop: Workshop, poll_id: int) -> Poll:
+    """The poll, with a shared lock on its row until the transaction ends: votes hold it
+    together, while ``poll_close`` (which locks the row for update) waits for the votes
+    in flight and the votes after it find the poll closed. No vote lands once closed."""
+    # Django's ORM has no FOR SHARE; SQLite (one writer at a time) needs no lock.
+    locking = connection.features.has_select_for_update
+    found = next(
+        iter(Poll.objects.raw(_POLL_SHARED if locking else _POLL, [poll_id, workshop.pk])), None
+    )
+    if found is None:
+        raise Poll.DoesNotExist("No such poll in this room.")
+    if found.kind != PollKind.RATING:
+        prefetch_related_objects(
+            [found], Prefetch("options", queryset=PollOption.objects.order_by("position"))
+        )
+    return found
+
+
 def _choices(poll: Poll, choices: Any) -> list[int]:
     if not isinstance(choices, list | tuple) or not all(
         isinstance(c, int) and not isinstance(c, bool) for c in choices
@@ -688,18 +710,18 @@ def poll_vote_cast(*, workshop: Workshop, user: Any, poll_id: int, choices: list
     fresh = Workshop.objects.get(pk=workshop.pk)
     access_check(workshop=fresh, user=user)
     with transaction.atomic():
-        # The poll's row lock orders votes against poll_close: no vote lands once closed.
-        poll = polls_with_options().select_for_update().get(pk=poll_id, workshop=fresh)
+        poll = _poll_for_vote(fresh, poll_id)
         if poll.status != PollStatus.OPEN:
             raise ValidationError({"poll_id": _("This poll is not open for votes.")})
         values = _choices(poll, choices)
-        # No savepoint: every vote takes the poll's lock first, so a twin of this vote
-        # cannot insert between this read and the insert.
-        vote = Vote.objects.filter(poll=poll, voter=user).first()
-        if vote is None:
-            vote = Vote.objects.create(poll=poll, voter=user, choices=values)
-        if vote.choices != values:
-            vote.choices = values
-            vote.save(update_fields=["choices", "cast_at"])
+        # One statement, safe against a twin of this vote racing it: insert the vote or,
+        # when the member has one, change its choices (votes of the poll do not wait
+        # for each other).
+        (vote,) = Vote.objects.bulk_create(
+            [Vote(poll=poll, voter=user, choices=values)],
+            update_conflicts=True,
+            unique_fields=["poll", "voter"],
+            update_fields=["choices", "cast_at"],
+        )
         events.room_dirty(workshop_id=fresh.pk, what="poll", poll_id=poll.pk)
     return vote
