@@ -9,10 +9,11 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from community.forums.models import ReadState, Topic
-from tests.browser.helpers import log_in
+from community.models import User
+from tests.browser.helpers import log_in, off_thread
 from tests.conftest import LiveServer
 from tests.factories import make_member
-from tests.forums.factories import make_category, make_topic
+from tests.forums.factories import make_category, make_post, make_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -117,3 +118,62 @@ def test_reply_with_mention_appears_live_and_the_accepted_answer_follows(
     expect(accepted.locator("[data-accepted]")).to_contain_text("Accepted answer")
     expect(ama.locator(".topic-badges .badge.solved")).to_have_text("Solved")
     assert ama.evaluate(SAME_PAGE), "Ama's page was reloaded"
+
+
+def _reply_published_on_redis(topic_id: int, username: str, body: str) -> None:
+    """A reply made in this process, its live event published on the server's Redis."""
+    from django.test import override_settings
+
+    from tests.browser.helpers import redis_channel_layers
+
+    with override_settings(CHANNEL_LAYERS=redis_channel_layers()):
+        make_post(
+            topic=Topic.objects.get(pk=topic_id),
+            author=User.objects.get(username=username),
+            body=body,
+        )
+
+
+@pytest.mark.redis
+def test_anonymous_reader_gets_a_new_replies_notice_and_resumes_after_going_offline(
+    transactional_db: None, redis_daphne: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    """A visitor reading the top of a long topic is told "1 new reply" and taken to it;
+    after the connection drops, what was posted meanwhile appears once it is back."""
+    asker = make_member("bisi", display_name="Bisi Adeyemi").user
+    make_member("ama", display_name="Ama Owusu")
+    topic = make_topic(author=asker, replies=12, title="Viability drop on day 9 of fed-batch")
+    context = new_context()
+    page = context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(redis_daphne.url + topic.get_absolute_url())
+    page.wait_for_function(TOPIC_SOCKET_OPEN)
+    page.evaluate(MARK)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    assert sockets[-1].endswith(f"/ws/forums/topics/{topic.pk}/?after={topic.last_seq}")
+
+    off_thread(_reply_published_on_redis, topic.pk, "ama", "Have you checked **ammonia**?")
+    notice = page.get_by_role("button", name="1 new reply")
+    expect(notice).to_be_visible()
+    new_post = page.locator("#post-14")
+    expect(new_post.locator(".post-body strong")).to_have_text("ammonia")
+    expect(new_post).not_to_be_in_viewport()
+    notice.click()
+    expect(new_post).to_be_in_viewport()
+    expect(notice).to_be_hidden()
+
+    # The connection drops; a reply is posted meanwhile; it arrives when back online.
+    context.set_offline(True)
+    page.evaluate("() => window.hub.topic.close()")
+    page.wait_for_function("() => window.hub.topic.readyState === 3")
+    off_thread(_reply_published_on_redis, topic.pk, "ama", "Posted while you were away.")
+    # Past the first reconnect delay (1 s): the attempt failed, the reply is not shown.
+    page.wait_for_timeout(1500)
+    assert page.evaluate("() => window.hub.topic.readyState") != 1
+    expect(page.locator("#post-15")).to_have_count(0)
+    context.set_offline(False)
+    expect(page.locator("#post-15 .post-body")).to_have_text("Posted while you were away.")
+    assert sockets[-1].endswith(f"?after={topic.last_seq + 1}"), sockets
+    assert page.locator("article.post").count() == 15
+    assert page.evaluate(SAME_PAGE), "the page was reloaded"
