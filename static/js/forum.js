@@ -97,7 +97,8 @@
       meta.appendChild(el("a", { href: "/forums/p/" + d.id + "/", "class": "post-link" }, "#" + d.number));
       meta.appendChild(doc.createTextNode(" "));
       var when = new Date(d.created_at);
-      meta.appendChild(el("time", { datetime: d.created_at }, isNaN(when) ? "" : when.toLocaleString()));
+      meta.appendChild(el("time", { datetime: d.created_at }, isNaN(when) ? "" :
+        when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })));
       if (d.reply_to) { meta.appendChild(doc.createTextNode(" · in reply to #" + d.reply_to)); }
       header.appendChild(meta);
       article.appendChild(header);
@@ -112,11 +113,13 @@
       return article;
     }
     function setBody(number, text) {
-      var article = post(number);
-      if (!article) { return null; }
-      var body = article.querySelector(".post-body");
+      var article = post(number), body = article && article.querySelector(".post-body");
       if (body) { body.textContent = ""; body.appendChild(el("p", { "class": "notice" }, text)); }
       return article;
+    }
+    function gone(d, cls, text) {
+      var a = setBody(d.number, text);
+      if (a) { a.classList.add(cls); }
     }
     function badge(article, attr, cls, text, on) {
       if (!article) { return; }
@@ -154,14 +157,8 @@
         var meta = article.querySelector(".post-header .meta");
         if (meta && !meta.querySelector(".edited")) { meta.appendChild(el("span", { "class": "edited" }, " · edited")); }
       },
-      "post.deleted": function (d) {
-        var a = setBody(d.number, "This post was deleted.");
-        if (a) { a.classList.add("is-deleted"); }
-      },
-      "post.hidden": function (d) {
-        var a = setBody(d.number, "This post was hidden by a moderator.");
-        if (a) { a.classList.add("is-hidden"); }
-      },
+      "post.deleted": function (d) { gone(d, "is-deleted", "This post was deleted."); },
+      "post.hidden": function (d) { gone(d, "is-hidden", "This post was hidden by a moderator."); },
       "post.restored": function (d) {
         var a = setBody(d.number, "This post was restored.");
         if (a) {
