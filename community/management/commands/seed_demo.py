@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
+from community.forums.demo import seed_forums
 from community.mentoring.demo import seed_mentoring
 from community.models import User
 from community.services import profile_create, profile_update
@@ -68,6 +69,7 @@ class Command(BaseCommand):
         )
         seed_mentoring(stdout=self.stdout)
         seed_workshops(stdout=self.stdout)
+        seed_forums(stdout=self.stdout)
 
     def _member(self, data: dict[str, Any], password: str, *, staff: bool = False) -> int:
         username = data["username"]
