@@ -77,6 +77,7 @@ class TopicConsumer(HubConsumer):
     groups_joined: tuple[str, ...] = ()
     checked_at: float = 0.0
     joined_at: float = 0.0
+    closing: bool = False
 
     # --- lifecycle -----------------------------------------------------------------------
     async def connect(self) -> None:
@@ -126,6 +127,10 @@ class TopicConsumer(HubConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
             except Exception:
                 logger.warning("leaving %s failed; the group entry will expire", group)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self.closing = True  # events already queued for this socket are not sent
+        await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
         await self._leave_groups()
@@ -231,7 +236,7 @@ class TopicConsumer(HubConsumer):
         """A live event from the topic's group."""
         item = message["event"]
         seq = int(item["seq"])
-        if seq <= self.last_seq:
+        if self.closing or seq <= self.last_seq:
             return  # already sent (from the backlog, a gap fill or a resume)
         if seq > self.last_seq + 1:
             missing = await database_sync_to_async(self._gap_fill)(seq - 1)
