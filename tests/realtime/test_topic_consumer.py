@@ -499,3 +499,19 @@ async def test_member_notifications_are_not_sent_on_the_topic_socket(
 
     await to_thread(notify)()
     await nothing_more(comm)
+
+
+@pytest.mark.parametrize("behind", [3, MAX_BACKLOG])
+def test_the_backlog_is_read_in_a_constant_number_of_queries(
+    topic: Topic, django_assert_num_queries, behind: int
+):
+    """The topic and its events: two queries, however many events are sent."""
+    from django.contrib.auth.models import AnonymousUser
+
+    last = bulk_events(topic.pk, behind)
+    consumer = TopicConsumer()
+    consumer.user = AnonymousUser()
+    consumer.topic_id = topic.pk
+    with django_assert_num_queries(2):
+        state = consumer._initial_state(last - behind)
+    assert seqs(state["events"]) == list(range(last - behind + 1, last + 1))
