@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from community.forums.models import ReadState, Topic
+from community.forums.models import Draft, ReadState, Topic
 from community.models import User
 from tests.browser.helpers import log_in, off_thread
 from tests.conftest import LiveServer
@@ -87,8 +87,18 @@ def test_reply_with_mention_appears_live_and_the_accepted_answer_follows(
     box.press("Enter")
     expect(listbox).to_be_hidden()
     expect(box).to_have_attribute("aria-expanded", "false")
-    box.press_sequentially("check the **glucose** feed on day 7.")
+    # What she types is saved as her draft for this topic (debounced PUT).
+    with ama.expect_response(
+        lambda r: (
+            r.url.endswith(f"/api/v1/forums/drafts/t/{topic.pk}/") and r.request.method == "PUT"
+        )
+    ) as saved:
+        box.press_sequentially("check the **glucose** feed on day 7.")
+    assert saved.value.status == 200
+    expect(ama.get_by_text("Draft saved.")).to_be_visible()
     expect(box).to_have_value("@bisi check the **glucose** feed on day 7.")
+    draft = Draft.objects.get(user__username="ama", topic=topic)
+    assert draft.body == "@bisi check the **glucose** feed on day 7."
     # The live preview renders the Markdown.
     expect(ama.locator(".post-preview strong")).to_have_text("glucose")
 
@@ -103,6 +113,7 @@ def test_reply_with_mention_appears_live_and_the_accepted_answer_follows(
         expect(bisi.locator("#live-status")).to_contain_text("Ama Owusu mentioned you")
     assert read.value.status == 200
     assert bisi.evaluate(SAME_PAGE), "Bisi's page was reloaded"
+    assert not Draft.objects.filter(user__username="ama", topic=topic).exists()  # posted
     assert ReadState.objects.get(user__username="bisi", topic=topic).last_read_number == 2
 
     # Ama's own page is the redirect after posting; Bisi accepts through her page.
