@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 
 from community.models import User
 from workshops.models import (
@@ -85,18 +85,56 @@ def workshop_state(workshop: Workshop) -> dict[str, Any]:
 
 
 # --- access -----------------------------------------------------------------------------
+REGISTRATION_FIELDS = ("id", "status", "removed_at", "muted_at")
+
+
 def _is_facilitator(workshop: Workshop, user: Any) -> bool:
     return workshop.facilitators.filter(pk=user.pk).exists()
 
 
+def with_access(workshops: Any, user: Any) -> Any:
+    """``workshops`` annotated with what ``access_check`` needs to know about ``user``
+    (facilitator or not, their registration's id, status, removal and mute), so that
+    loading (or locking) the workshop and checking access is one query."""
+    user_id: int = getattr(user, "pk", None) or 0  # 0: nobody (an anonymous user)
+    facilitating = Workshop.facilitators.through.objects.filter(
+        workshop_id=OuterRef("pk"), user_id=user_id
+    )
+    registration = Registration.objects.filter(workshop_id=OuterRef("pk"), user_id=user_id)
+    return workshops.annotate(
+        viewer_is_facilitator=Exists(facilitating),
+        **{
+            f"viewer_registration_{field}": Subquery(registration.values(field)[:1])
+            for field in REGISTRATION_FIELDS
+        },
+    )
+
+
+def _viewer(workshop: Workshop, user: Any) -> tuple[bool, Registration | None]:
+    """Facilitator or not, and the registration (its access fields loaded; the others
+    load on use), from ``with_access`` annotations when the workshop has them."""
+    if not hasattr(workshop, "viewer_is_facilitator"):
+        workshop = with_access(Workshop.objects.filter(pk=workshop.pk), user).get()
+    values = [getattr(workshop, f"viewer_registration_{field}") for field in REGISTRATION_FIELDS]
+    registration = None
+    if values[0] is not None:
+        loaded = {"workshop_id": workshop.pk, "user_id": user.pk}
+        loaded.update(zip(REGISTRATION_FIELDS, values, strict=True))
+        fields = [f.attname for f in Registration._meta.concrete_fields if f.attname in loaded]
+        registration = Registration.from_db(
+            workshop._state.db, fields, [loaded[name] for name in fields]
+        )
+    return bool(getattr(workshop, "viewer_is_facilitator")), registration  # noqa: B009
+
+
 def access_check(*, workshop: Workshop, user: Any) -> RoomAccess:
-    """``room_access`` for a workshop already loaded (services call it on the locked row)."""
+    """``room_access`` for a workshop already loaded (services call it on the locked row;
+    loaded through ``with_access``, the check needs no query of its own)."""
     if user is None or not user.is_authenticated or not user.is_active:
         raise PermissionDenied("not signed in")
     if workshop.status == WorkshopStatus.CANCELLED:
         raise PermissionDenied("the workshop is cancelled")
-    is_facilitator = _is_facilitator(workshop, user)
-    registration = Registration.objects.filter(workshop=workshop, user=user).first()
+    is_facilitator, registration = _viewer(workshop, user)
     if not is_facilitator:
         if registration is not None and registration.removed_at is not None:
             raise PermissionDenied("removed from the room")
@@ -113,7 +151,7 @@ def room_access(*, workshop_id: int, user: Any) -> RoomAccess:
     and PermissionDenied for a member who may not enter: not a facilitator and either
     removed from the room or, when registration is required, not registered. Nobody
     enters a cancelled workshop; an open workshop admits every signed-in member."""
-    workshop = Workshop.objects.get(pk=workshop_id)
+    workshop = with_access(Workshop.objects.all(), user).get(pk=workshop_id)
     return access_check(workshop=workshop, user=user)
 
 

@@ -84,6 +84,7 @@ from workshops.room.selectors import (
     poll_tally,
     poll_tally_visible,
     polls_with_options,
+    with_access,
 )
 
 CHAT_MAX_LENGTH = 2000
@@ -105,9 +106,13 @@ ROOM_STATE_FIELDS = (
 
 
 # --- plumbing -----------------------------------------------------------------------------
-def _lock(workshop: Workshop) -> Workshop:
-    """The workshop row, locked until the transaction ends (the stream's seq lock)."""
-    return Workshop.objects.select_for_update().get(pk=workshop.pk)
+def _lock(workshop: Workshop, user: Any = None) -> Workshop:
+    """The workshop row, locked until the transaction ends (the stream's seq lock); with
+    ``user``, loaded with what ``access_check`` needs to know about them."""
+    rows = Workshop.objects.select_for_update(of=("self",))
+    if user is not None:
+        rows = with_access(rows, user)
+    return rows.get(pk=workshop.pk)
 
 
 def _sync(workshop: Workshop, locked: Workshop) -> None:
@@ -142,13 +147,17 @@ def _append_many(locked: Workshop, items: Sequence[tuple[str, dict[str, Any]]]) 
 
 
 @contextmanager
-def _room_change(workshop: Workshop, actor: Any = None) -> Iterator[Workshop]:
+def _room_change(
+    workshop: Workshop, actor: Any = None, *, facilitators_only: bool = True
+) -> Iterator[Workshop]:
     """The common frame of a change to a room's stream: a transaction holding the
-    room's seq lock, the actor checked as a facilitator (when given), and the caller's
-    instance updated with what was written once it commits. Yields the locked row."""
+    room's seq lock (the row loaded with what the access check needs to know about
+    ``actor``), the actor checked as a facilitator (unless ``facilitators_only`` is
+    False), and the caller's instance updated with what was written once it commits.
+    Yields the locked row."""
     with transaction.atomic():
-        locked = _lock(workshop)
-        if actor is not None:
+        locked = _lock(workshop, actor)
+        if actor is not None and facilitators_only:
             _facilitator(locked, actor)
         yield locked
     _sync(workshop, locked)
@@ -319,7 +328,7 @@ def chat_messages_post(
             results[i] = exc
     if cleaned:
         with transaction.atomic():
-            locked = _lock(workshop)
+            locked = _lock(workshop, user)
             access = access_check(workshop=locked, user=user)
             posted = {
                 message.client_id: message
@@ -376,7 +385,7 @@ def _chat_allowed(locked: Workshop, access: RoomAccess, user: Any, last_at: list
 def chat_message_delete(*, workshop: Workshop, actor: Any, message_id: int) -> ChatMessage:
     """Delete a message for everyone: facilitators may delete any, members their own."""
     message_id = _int(message_id, "id")
-    with _room_change(workshop) as locked:
+    with _room_change(workshop, actor, facilitators_only=False) as locked:
         access = access_check(workshop=locked, user=actor)
         message = ChatMessage.objects.get(pk=message_id, workshop=locked)
         if not access.is_facilitator and message.author_id != actor.pk:
@@ -707,7 +716,7 @@ def poll_vote_cast(*, workshop: Workshop, user: Any, poll_id: int, choices: list
     a database constraint guarantees it). Tallies are snapshots: the room is told that
     the poll changed and the hub sends them throttled."""
     poll_id = _int(poll_id, "poll_id")
-    fresh = Workshop.objects.get(pk=workshop.pk)
+    fresh = with_access(Workshop.objects.all(), user).get(pk=workshop.pk)
     access_check(workshop=fresh, user=user)
     with transaction.atomic():
         poll = _poll_for_vote(fresh, poll_id)
