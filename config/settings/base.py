@@ -281,6 +281,11 @@ SPECTACULAR_SETTINGS = {
         "WorkshopStatusEnum": "workshops.models.WorkshopStatus",
         "RegistrationStatusEnum": "workshops.models.RegistrationStatus",
         "LanguageEnum": "community.languages.SPOKEN_LANGUAGES",
+        "TopicKindEnum": "community.forums.models.TopicKind",
+        "ReactionKindEnum": "community.forums.models.ReactionKind",
+        "WatchLevelEnum": "community.forums.models.WatchLevel",
+        "PollKindEnum": "workshops.models.PollKind",
+        "SkillLevelEnum": "community.models.SkillLevel",
     },
 }
 
