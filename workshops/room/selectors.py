@@ -110,11 +110,47 @@ def with_access(workshops: Any, user: Any) -> Any:
     )
 
 
+_USER, _WORKSHOP = 7_919_000_000_001, 7_919_000_000_002  # stand-ins while compiling
+_USER_ID, _WORKSHOP_ID = object(), object()  # where the ids go in the parameters
+_ROLES = {_USER: _USER_ID, _WORKSHOP: _WORKSHOP_ID}
+_compiled: dict[tuple[str, bool], tuple[str, list[Any]]] = {}
+
+
+class _Stand:
+    pk = _USER
+
+
+def workshop_with_access(workshop_id: int, user: Any, *, lock: bool = False) -> Workshop:
+    """``with_access(Workshop.objects...).get(pk=workshop_id)`` (with ``lock``: for
+    update, of the workshop row only), compiled to SQL once per database: building
+    this query is several times dearer than running it, and every room action loads
+    its workshop this way. Raises Workshop.DoesNotExist."""
+    rows = Workshop.objects.all()
+    key = (rows.db, lock)
+    if key not in _compiled:
+        query = with_access(rows, _Stand())
+        if lock:
+            query = query.select_for_update(of=("self",))
+        sql, params = query.filter(pk=_WORKSHOP).query.sql_with_params()
+        # Each parameter is the user's id, the workshop's id, or a constant of the query.
+        _compiled[key] = (sql, [_ROLES.get(p, p) for p in params])
+    sql, roles = _compiled[key]
+    user_id = getattr(user, "pk", None) or 0
+    params = [
+        user_id if role is _USER_ID else workshop_id if role is _WORKSHOP_ID else role
+        for role in roles
+    ]
+    found = list(Workshop.objects.raw(sql, params))
+    if not found:
+        raise Workshop.DoesNotExist("Workshop matching query does not exist.")
+    return found[0]
+
+
 def _viewer(workshop: Workshop, user: Any) -> tuple[bool, Registration | None]:
     """Facilitator or not, and the registration (its access fields loaded; the others
     load on use), from ``with_access`` annotations when the workshop has them."""
     if not hasattr(workshop, "viewer_is_facilitator"):
-        workshop = with_access(Workshop.objects.filter(pk=workshop.pk), user).get()
+        workshop = workshop_with_access(workshop.pk, user)
     values = [getattr(workshop, f"viewer_registration_{field}") for field in REGISTRATION_FIELDS]
     registration = None
     if values[0] is not None:
@@ -151,8 +187,7 @@ def room_access(*, workshop_id: int, user: Any) -> RoomAccess:
     and PermissionDenied for a member who may not enter: not a facilitator and either
     removed from the room or, when registration is required, not registered. Nobody
     enters a cancelled workshop; an open workshop admits every signed-in member."""
-    workshop = with_access(Workshop.objects.all(), user).get(pk=workshop_id)
-    return access_check(workshop=workshop, user=user)
+    return access_check(workshop=workshop_with_access(workshop_id, user), user=user)
 
 
 # --- presence ----------------------------------------------------------------------------

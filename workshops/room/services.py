@@ -84,7 +84,7 @@ from workshops.room.selectors import (
     poll_tally,
     poll_tally_visible,
     polls_with_options,
-    with_access,
+    workshop_with_access,
 )
 
 CHAT_MAX_LENGTH = 2000
@@ -109,10 +109,9 @@ ROOM_STATE_FIELDS = (
 def _lock(workshop: Workshop, user: Any = None) -> Workshop:
     """The workshop row, locked until the transaction ends (the stream's seq lock); with
     ``user``, loaded with what ``access_check`` needs to know about them."""
-    rows = Workshop.objects.select_for_update(of=("self",))
     if user is not None:
-        rows = with_access(rows, user)
-    return rows.get(pk=workshop.pk)
+        return workshop_with_access(workshop.pk, user, lock=True)
+    return Workshop.objects.select_for_update(of=("self",)).get(pk=workshop.pk)
 
 
 def _sync(workshop: Workshop, locked: Workshop) -> None:
@@ -716,7 +715,7 @@ def poll_vote_cast(*, workshop: Workshop, user: Any, poll_id: int, choices: list
     a database constraint guarantees it). Tallies are snapshots: the room is told that
     the poll changed and the hub sends them throttled."""
     poll_id = _int(poll_id, "poll_id")
-    fresh = with_access(Workshop.objects.all(), user).get(pk=workshop.pk)
+    fresh = workshop_with_access(workshop.pk, user)
     access_check(workshop=fresh, user=user)
     with transaction.atomic():
         poll = _poll_for_vote(fresh, poll_id)
