@@ -8,7 +8,10 @@ and abbreviations such as CHO, AAV or HCP, which it leaves unstemmed). Queries u
 engine: words (all must match), ``"a phrase"``, ``or``, ``-excluded``. Ranking is
 ``ts_rank`` (normalised by document length) where the topic title, weighted 'A' in the
 opening post's vector, counts ten times a body word; accepted answers rank x1.5 and
-expert-verified posts x1.3. Excerpts come from ``ts_headline``.
+expert-verified posts x1.3. Excerpts come from ``ts_headline``. ``ts_rank`` reads the
+vector of every row it ranks, so a very common word would make a search cost grow with
+the forum: at most the newest ``RANK_CANDIDATES`` (2,000) matching posts are ranked;
+the count of results stays exact.
 
 SQLite (the embedded default) has no full-text index: every term must appear in the
 post (``icontains``), quoted phrases count as one term and ``-word`` excludes; the score
@@ -51,6 +54,7 @@ from django.db.models import (
     FloatField,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
     When,
@@ -73,6 +77,7 @@ ACCEPTED_BOOST = 1.5
 VERIFIED_BOOST = 1.3
 TITLE_TERM_SCORE = 5  # SQLite: a term in the title counts as five in the body
 EXCERPT_CHARS = 240  # SQLite excerpt length
+RANK_CANDIDATES = 2000  # PostgreSQL: matches ranked at most (the newest)
 MARK_OPEN, MARK_CLOSE = "\x02", "\x03"  # around matches until the text is escaped
 
 GROUPS = ("topic", "post")
@@ -286,15 +291,22 @@ def _occurrences(term: str) -> Any:
     return (Length(lowered) - Length(Replace(lowered, Value(term), Value("")))) / len(term)
 
 
-def _matching(viewer: access.Viewer, params: SearchParams) -> QuerySet[Post]:
-    """The visible posts that match, annotated with ``rank``."""
+def _matching(
+    viewer: access.Viewer, params: SearchParams, *, ranked: bool = True
+) -> QuerySet[Post]:
+    """The visible posts that match, annotated with ``rank`` (unless ``ranked`` is
+    false: for counting)."""
     posts = _visible_posts(viewer, params)
     if uses_postgres():
         query = _ts_query(params.q)
-        return (
-            posts.alias(vector=PostSearchVector())
-            .filter(vector=query)
-            .annotate(rank=SearchRank(PostSearchVector(), query, normalization=Value(1)) * _boost())
+        posts = posts.alias(vector=PostSearchVector()).filter(vector=query)
+        if not ranked:
+            return posts
+        # ts_rank reads every matching row's vector: bound the work for very common
+        # words by ranking the newest RANK_CANDIDATES matches (the count stays exact)
+        newest = posts.order_by("-pk").values("pk")[:RANK_CANDIDATES]
+        return Post.objects.filter(pk__in=Subquery(newest)).annotate(
+            rank=SearchRank(PostSearchVector(), query, normalization=Value(1)) * _boost()
         )
     wanted, excluded = query_terms(params.q)
     for term in wanted:
@@ -391,7 +403,7 @@ class SearchResults:
 
     def count(self) -> int:
         if self._count is None:
-            posts = _matching(self.viewer, self.params)
+            posts = _matching(self.viewer, self.params, ranked=False)
             if self.params.group == "topic":
                 self._count = posts.values("topic_id").distinct().count()
             else:
