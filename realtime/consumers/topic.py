@@ -103,6 +103,10 @@ class TopicConsumer(HubConsumer):
         except Refused:
             await self._refuse(CloseCode.NOT_FOUND)
             return
+        except Exception:
+            logger.exception("reading topic %s for a new socket failed", self.topic_id)
+            await self._refuse(CloseCode.TRY_AGAIN)
+            return
         await self.accept()
         self.last_seq = state["last_seq"]
         await self.send_event("hello", await self.hello_data())
@@ -239,7 +243,13 @@ class TopicConsumer(HubConsumer):
         if self.closing or seq <= self.last_seq:
             return  # already sent (from the backlog, a gap fill or a resume)
         if seq > self.last_seq + 1:
-            missing = await database_sync_to_async(self._gap_fill)(seq - 1)
+            try:
+                missing = await database_sync_to_async(self._gap_fill)(seq - 1)
+            except Exception:
+                # The client reconnects with ?after= and gets the events from there.
+                logger.exception("filling a gap in topic %s failed", self.topic_id)
+                await self.close(code=CloseCode.TRY_AGAIN)
+                return
             for earlier in missing:
                 if not await self._deliver(earlier):
                     return

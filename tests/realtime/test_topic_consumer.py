@@ -515,3 +515,23 @@ def test_the_backlog_is_read_in_a_constant_number_of_queries(
     with django_assert_num_queries(2):
         state = consumer._initial_state(last - behind)
     assert seqs(state["events"]) == list(range(last - behind + 1, last + 1))
+
+
+async def test_a_database_failure_asks_the_client_to_come_back(
+    sockets: Sockets, topic: Topic, monkeypatch
+):
+    """The database failing while a socket opens, or while a gap is filled, closes it
+    with 1013 (reconnect with ?after=), never with a crash."""
+    from django.db import OperationalError
+
+    def broken(*args: Any) -> Any:
+        raise OperationalError("the database went away")
+
+    comm, _ = await open_topic(sockets, topic.pk)
+    monkeypatch.setattr(TopicConsumer, "_initial_state", broken)
+    assert await refused(sockets, topic.pk) == CloseCode.TRY_AGAIN
+
+    monkeypatch.setattr(TopicConsumer, "_gap_fill", broken)
+    await to_thread(append_unbroadcast)(topic.pk)
+    await to_thread(make_post)(topic=topic, body="After the lost one")
+    assert await recv_close(comm) == CloseCode.TRY_AGAIN
