@@ -48,8 +48,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WINDOW = 0.020  # seconds: events of a room arriving within this window share one frame
-MAX_WINDOW = 0.150  # ... widened up to this when writing a frame to the room takes long
-WINDOW_FACTOR = 4.0  # the window is at least this many times the last flush's duration
+MAX_WINDOW = 0.100  # ... widened up to this when writing a frame to the room takes long
+WINDOW_FACTOR = 3.0  # the window is at least this many times the last flush's duration
 SLICE = 64  # sockets written per event-loop turn during a flush
 MAX_BATCH_BYTES = 256 * 1024  # a frame this large is sent at once, window or not
 MAX_BUFFERED_BYTES = 4 * 1024 * 1024  # unsent bytes a socket may have before it is closed
