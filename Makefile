@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve migrate seed test test-services lint format clean bench-mentoring bench-room
+.PHONY: install run serve migrate seed test test-services lint format clean bench-mentoring bench-room bench-forum
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ bench-mentoring: install
 
 bench-room: install
 	$(BIN)/python -m bench.room $(ARGS)
+
+bench-forum: install
+	$(BIN)/python bench/forum.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
