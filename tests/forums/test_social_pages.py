@@ -40,6 +40,14 @@ def test_react_form_gives_and_takes_back_a_reaction() -> None:
     c.post(url, {"kind": "like"})  # no "active": flips
     assert not Reaction.objects.exists()
     assert Post.objects.get(pk=reply.pk).reaction_counts == {}
+    # the page's buttons send "kind:1" / "kind:0"
+    c.post(url, {"reaction": "thanks:1"})
+    c.post(url, {"reaction": "thanks:1"})
+    assert list(Reaction.objects.values_list("kind", flat=True)) == ["thanks"]
+    c.post(url, {"reaction": "thanks:0"})
+    assert not Reaction.objects.exists()
+    assert c.post(url, {"reaction": "thanks:2"}).status_code == 400
+    assert c.post(url, {"reaction": "nope:1"}).status_code == 400
 
 
 def test_react_bad_input_is_a_400_and_changes_nothing() -> None:
@@ -136,12 +144,14 @@ def test_post_actions_include_renders_forms_with_counts_and_pressed_state_withou
     reply.is_accepted = True  # type: ignore[attr-defined]
     with django_assert_num_queries(0):
         html = _render_actions(member, reply, can_accept=True, can_verify=True)
-    assert html.count('class="reaction-form"') == 4
+    assert html.count('class="reaction-form"') == 1  # one form, a button per reaction
+    assert html.count('name="reaction"') == 4
     assert (
         'data-kind="like" aria-pressed="true">Like <span class="count" data-count>3</span>' in html
     )
     assert 'data-kind="thanks" aria-pressed="false">' in html
-    assert 'name="active" value="0"' in html  # the pressed one takes it back
+    assert 'value="like:0"' in html  # the pressed one takes it back
+    assert 'value="thanks:1"' in html
     assert "Unmark accepted answer" in html
     assert "Verify as expert" in html
     assert 'name="next" value="/forums/t/1/x/#post-2"' in html
@@ -189,7 +199,7 @@ def test_topic_page_shows_reaction_state_and_the_no_js_flow_round_trips() -> Non
     assert f'action="/forums/t/{topic.pk}/watch/"' in html
     back = c.post(
         f"/forums/p/{reply.pk}/react/",
-        {"kind": "insightful", "active": "1", "next": topic.get_absolute_url()},
+        {"reaction": "insightful:1", "next": topic.get_absolute_url()},
         follow=True,
     )
     html = back.content.decode()

@@ -78,10 +78,13 @@ def _run(
 @require_POST
 def post_react(request: HttpRequest, pk: int) -> HttpResponse:
     """Give or take back a reaction (``kind``; ``active`` 1 or 0; without ``active``
-    it flips)."""
+    it flips; or ``reaction`` = "kind:1" / "kind:0", what the page's buttons send)."""
     post = _post(request, pk)
     kind = request.POST.get("kind", "")
     active = request.POST.get("active")
+    if "reaction" in request.POST:
+        # The page's one form per post: each button sends "kind:1" (give) or "kind:0".
+        kind, _sep, active = request.POST["reaction"].partition(":")
     if active not in {None, "0", "1"}:
         return _bad(
             request, ValidationError({"active": _("Send 1 or 0.")}), post.get_absolute_url()
