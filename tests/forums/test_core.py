@@ -98,3 +98,32 @@ def test_closed_topic_takes_no_replies() -> None:
     Topic.objects.filter(pk=topic.pk).update(is_closed=True)
     with pytest.raises(PermissionDenied):
         post_create(author=make_member().user, topic=topic, body="Too late")
+
+
+def test_a_members_own_post_is_never_unread_to_them() -> None:
+    from community.forums.models import ReadState
+
+    topic = make_topic(replies=2)
+    replier = make_member().user
+    post = make_post(topic=topic, author=replier)
+    assert ReadState.objects.get(user=replier, topic=topic).last_read_number == post.number
+    assert ReadState.objects.get(user=topic.author, topic=topic).last_read_number == 1
+
+
+def test_topic_page_reply_form_carries_a_retry_key(client: object) -> None:
+    from django.test import Client
+
+    topic = make_topic()
+    member = make_member().user
+    c = Client()
+    c.force_login(member)
+    html = c.get(topic.get_absolute_url()).content.decode()
+    form = html[html.index('id="reply"') :]
+    assert 'name="client_id" value="' in form
+    cid = form.split('name="client_id" value="')[1].split('"')[0]
+    for _ in range(2):  # the browser resends the same form
+        c.post(
+            f"/forums/t/{topic.pk}/reply/",
+            {"body": "Check the osmolality", "client_id": cid, "action": "post"},
+        )
+    assert Post.objects.filter(topic=topic).count() == 2

@@ -204,6 +204,6 @@ def test_topic_page_shows_reaction_state_and_the_no_js_flow_round_trips() -> Non
     )
     html = back.content.decode()
     assert 'data-kind="insightful" aria-pressed="true">' in html
-    asker = _client(topic.author).get(topic.get_absolute_url()).content.decode()
+    asker = _client(topic.author).get(topic.get_absolute_url(), follow=True).content.decode()
     assert "Mark as accepted answer" in asker
     assert "Mark as accepted answer" not in html

@@ -50,12 +50,12 @@ class SearchInput(serializers.Serializer):
     order = serializers.ChoiceField(choices=ORDERS, required=False, help_text="Default relevance.")
 
 
-class _CategoryRef(serializers.Serializer):
+class _SearchCategoryRef(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
 
 
-class _AuthorRef(serializers.Serializer):
+class _SearchAuthorRef(serializers.Serializer):
     username = serializers.CharField()
     display_name = serializers.CharField()
 
@@ -67,7 +67,7 @@ class SearchTopicSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TopicKind.choices)
     is_solved = serializers.BooleanField()
     reply_count = serializers.IntegerField()
-    category = _CategoryRef()
+    category = _SearchCategoryRef()
     tags = serializers.ListField(child=serializers.CharField(), help_text="Skill slugs.")
 
 
@@ -75,7 +75,7 @@ class SearchPostSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
     url = serializers.CharField()
-    author = _AuthorRef()
+    author = _SearchAuthorRef()
     created_at = serializers.DateTimeField()
     is_accepted = serializers.BooleanField()
     is_verified = serializers.BooleanField()

@@ -32,6 +32,7 @@ from community.forums.models import (
     ModerationLog,
     Post,
     PostRevision,
+    ReadState,
     Topic,
     TopicKind,
     TopicSkill,
@@ -218,6 +219,11 @@ def _post_add(
     _mentions_store(post, mentioned)
     if not is_opening:
         topic_event_append(topic=topic, type="post.created", data=post_payload(post))
+    # The author has read their own post: it never shows as unread to them. (The topic
+    # lock is held and ``number`` is the topic's highest, so this only moves forward.)
+    ReadState.objects.update_or_create(
+        user=author, topic=topic, defaults={"last_read_number": number}
+    )
     notify.on_post_created(post=post, mentioned=mentioned)
     Draft.objects.filter(user=author, topic=None if is_opening else topic).delete()
     return post

@@ -2,6 +2,7 @@
 page, the post redirect, read positions and bookmarks. Thin views over
 ``selectors.reading`` and ``services.reading``; every page works without JavaScript."""
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -187,6 +188,8 @@ def topic(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "draft": tp.draft,
             "first_unread_number": first_unread_number,
             "last_read_number": last_read,
+            # the reply form's retry key: a resent form never posts twice
+            "client_id": uuid.uuid4(),
             **tp.perms,
         },
     )
