@@ -127,3 +127,18 @@ def test_topic_page_reply_form_carries_a_retry_key(client: object) -> None:
             {"body": "Check the osmolality", "client_id": cid, "action": "post"},
         )
     assert Post.objects.filter(topic=topic).count() == 2
+
+
+def test_forum_nav_offers_new_topic_and_search_to_members() -> None:
+    from django.test import Client
+
+    category = make_category()
+    c = Client()
+    anon = c.get(category.get_absolute_url()).content.decode()
+    assert "/forums/search/" in anon
+    assert "/forums/new-topic/" not in anon
+    c.force_login(make_member().user)
+    page = c.get(category.get_absolute_url()).content.decode()
+    assert f"/forums/new-topic/?category={category.slug}" in page
+    form = c.get(f"/forums/new-topic/?category={category.slug}").content.decode()
+    assert f'value="{category.slug}" selected' in form
