@@ -143,3 +143,15 @@ ERROR_RESPONSES = {
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """The schema's error responses for these status codes, for ``extend_schema``."""
     return {code: ERROR_RESPONSES[code] for code in codes}
+
+
+class StrictInput(serializers.Serializer):
+    """An input serializer that refuses fields it does not know, so a typo is an error
+    rather than a silent no-op."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)

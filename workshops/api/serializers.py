@@ -1,7 +1,6 @@
 """Input and output shapes of the workshops API. Times go out in UTC ("...Z")."""
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -10,20 +9,10 @@ from rest_framework import serializers
 
 from community.languages import SPOKEN_LANGUAGES, language_name
 from community.models import Profile, Skill, User
+from config.api import StrictInput
 from workshops.models import Registration, RegistrationStatus, Workshop
 from workshops.selectors import PAST, UPCOMING, WorkshopView
 from workshops.services import MAX_CAPACITY, MAX_FACILITATORS, MAX_SKILLS
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error rather than a silent no-op."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
 
 
 def _utc_field(**kwargs: Any) -> serializers.DateTimeField:

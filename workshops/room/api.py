@@ -6,7 +6,6 @@ members who may enter the room see anything: for everyone else the room does not
 path; these endpoints are for catching up, scripts and integrations.
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 
 from community.api.views import _errors
 from community.models import User
+from config.api import StrictInput
 from workshops.models import PollKind, PollStatus, ResultsVisibility, Workshop
 from workshops.room import services
 from workshops.room.selectors import (
@@ -41,17 +41,6 @@ TAGS = ["workshop room"]
 
 
 # --- shapes -------------------------------------------------------------------------------
-class StrictInput(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error rather than a silent no-op."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
-
-
 class HistoryInput(serializers.Serializer):
     after = serializers.IntegerField(
         min_value=0, default=0, help_text="The last sequence number you have; 0 for all."

@@ -1,7 +1,6 @@
 """Moderation API, under /api/v1/forums/: flag a post; the review queue and a decision
 on a flagged post; a moderator's actions on a topic; the moderation log."""
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.urls import path
@@ -27,7 +26,7 @@ from community.forums.models import (
 from community.forums.selectors import moderation as selectors
 from community.forums.services import moderation as services
 from community.models import User
-from config.api import error_responses, paginated, validated
+from config.api import StrictInput, error_responses, paginated, validated
 
 TAGS = ["forums"]
 
@@ -40,17 +39,6 @@ def _me(request: Request) -> User:
 def _name(user: User) -> str:
     profile = getattr(user, "profile", None)
     return getattr(profile, "display_name", "") or user.username
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error rather than a silent no-op."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
 
 
 # --- shapes --------------------------------------------------------------------------------

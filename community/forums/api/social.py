@@ -2,7 +2,7 @@
 question, expert verification, watch levels for topics, categories and tags, and the
 list of what you follow. Same services as the pages."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -19,7 +19,7 @@ from community.forums.models import Post, ReactionKind, WatchLevel
 from community.forums.selectors import social as selectors
 from community.forums.services import following, social
 from community.models import User
-from config.api import error_responses, validated
+from config.api import StrictInput, error_responses, validated
 
 TAGS = ["forums"]
 T = TypeVar("T")
@@ -36,17 +36,6 @@ def _found(get: Callable[[], T]) -> T:
         return get()
     except ObjectDoesNotExist:
         raise exceptions.NotFound() from None
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error rather than a no-op."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
 
 
 # --- shapes --------------------------------------------------------------------------------

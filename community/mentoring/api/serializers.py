@@ -2,7 +2,6 @@
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -30,20 +29,10 @@ from community.mentoring.models import (
     Weekday,
 )
 from community.models import Profile, Skill, SkillLevel, User
+from config.api import StrictInput
 
 
 # --- shared -----------------------------------------------------------------------------------
-class StrictInput(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is an error rather than a silent no-op."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
-
-
 class MemberField(serializers.SlugRelatedField):
     """A member named by username: only active members; an unknown name is a field error."""
 
