@@ -89,11 +89,16 @@ class RoomPublisher:
         self.layer = layer
         self.on_failure = on_failure  # told of a message whose publish failed
         self.queue: deque[tuple[str, dict[str, Any]]] = deque()
+        # "room.dirty" notes queued and not yet taken for sending: another one just like
+        # it adds nothing (the hubs recompute after the queued one, so from a database
+        # state that includes the later change too).
+        self.dirty: set[tuple[Any, ...]] = set()
         self.task: asyncio.Task[None] | None = None
         self.thread_id = threading.get_ident()  # created on the loop's thread
         # Counters, for tests and benchmarks.
         self.sent = 0  # layer messages sent
         self.failed = 0
+        self.merged = 0  # "room.dirty" notes that joined one already queued
 
     def usable(self) -> bool:
         return self.loop.is_running() and not self.loop.is_closed()
@@ -115,6 +120,12 @@ class RoomPublisher:
         return not self.queue and (self.task is None or self.task.done())
 
     def _enqueue(self, group: str, message: dict[str, Any]) -> None:
+        if message.get("type") == "room.dirty":
+            key = (group, message.get("what"), message.get("poll_id"))
+            if key in self.dirty:
+                self.merged += 1
+                return
+            self.dirty.add(key)
         self.queue.append((group, message))
         if self.task is None or self.task.done():
             self.task = self.loop.create_task(self._drain())
@@ -123,6 +134,7 @@ class RoomPublisher:
         while self.queue:
             items = list(self.queue)
             self.queue.clear()
+            self.dirty.clear()
             for group, message in coalesce(items):
                 await self._send(group, message)
 

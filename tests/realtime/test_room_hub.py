@@ -19,7 +19,7 @@ from websockets.streams import StreamReader
 from community.models import User
 from realtime import rooms
 from realtime.consumers.room import NO_LAYER_ALIAS
-from realtime.events import coalesce, room_group, room_publisher
+from realtime.events import RoomPublisher, coalesce, room_group, room_publisher
 from realtime.rooms import batch_frame, close_room_database, get_hub, ws_text_frame
 from tests.conftest import _free_port, _port_open
 from tests.realtime.room_support import chat, make_room, new_member, open_room, session_for
@@ -369,3 +369,19 @@ def test_frames_written_directly_are_valid_websocket_frames(size: int):
     assert frame.opcode == Opcode.TEXT
     assert frame.fin
     assert frame.data.decode() == text
+
+
+async def test_publisher_sends_a_repeated_dirty_note_once(layer: str, room: Workshop):
+    """Votes in quick succession queue one "poll changed" note, not one per vote: the
+    hubs recompute after it anyway, from a state that has every vote."""
+    channel_layer: Any = get_channel_layer()
+    channel = await channel_layer.new_channel()
+    await channel_layer.group_add(room_group(room.pk), channel)
+    publisher = RoomPublisher(asyncio.get_running_loop(), channel_layer)
+    note = {"type": "room.dirty", "room": room.pk, "what": "poll", "poll_id": 7}
+    for _ in range(3):
+        publisher.submit(room_group(room.pk), dict(note))
+    await wait_for(lambda: publisher.idle, "publishing")
+    assert (publisher.sent, publisher.merged) == (1, 2)
+    assert await asyncio.wait_for(channel_layer.receive(channel), 5) == note
+    await channel_layer.group_discard(room_group(room.pk), channel)
