@@ -160,7 +160,7 @@ def _name(user: User) -> str:
 
 def _locked(mentorship: Mentorship) -> Mentorship:
     return (
-        Mentorship.objects.select_for_update()
+        Mentorship.objects.select_for_update(of=("self",))
         .select_related("mentee", "mentor")
         .get(pk=mentorship.pk)
     )

@@ -121,7 +121,11 @@ def _lock_post(post: Post) -> tuple[Topic, Post]:
     whose topic was merged meanwhile is followed to the topic it moved to."""
     topic_id = post.topic_id
     while True:
-        topic = Topic.objects.select_for_update().select_related("category").get(pk=topic_id)
+        topic = (
+            Topic.objects.select_for_update(of=("self",))
+            .select_related("category")
+            .get(pk=topic_id)
+        )
         fresh = Post.objects.select_related("author").get(pk=post.pk)
         if fresh.topic_id == topic.pk:
             fresh.topic = topic
@@ -397,7 +401,9 @@ def post_review(*, moderator: User, post: Post, action: str, reason: str = "") -
 
 # --- topics --------------------------------------------------------------------------------
 def _lock_topic(topic: Topic) -> Topic:
-    locked = Topic.objects.select_for_update().select_related("category").get(pk=topic.pk)
+    locked = (
+        Topic.objects.select_for_update(of=("self",)).select_related("category").get(pk=topic.pk)
+    )
     if locked.is_deleted:
         raise ValidationError({"topic": _("This topic is deleted.")})
     if locked.merged_into_id is not None:
@@ -503,7 +509,7 @@ def topic_merge(*, moderator: User, topic: Topic, into: Topic, reason: str = "")
         first, second = sorted([topic.pk, into.pk])
         locked = {
             t.pk: t
-            for t in Topic.objects.select_for_update()
+            for t in Topic.objects.select_for_update(of=("self",))
             .select_related("category")
             .filter(pk__in=[first, second])
             .order_by("pk")

@@ -303,7 +303,11 @@ def post_create(
     body = _clean_body(body)
     try:
         with transaction.atomic():
-            locked = Topic.objects.select_for_update().select_related("category").get(pk=topic.pk)
+            locked = (
+                Topic.objects.select_for_update(of=("self",))
+                .select_related("category")
+                .get(pk=topic.pk)
+            )
             if not access.can_post_in(author, locked):
                 raise PermissionDenied(_("This topic does not take replies."))
             if reply_to is not None and not (
@@ -330,7 +334,11 @@ def post_create(
 # --- editing -------------------------------------------------------------------------------
 def _locked_post(post: Post) -> tuple[Topic, Post]:
     """Lock the post's topic, then read the post fresh (the caller is in atomic)."""
-    topic = Topic.objects.select_for_update().select_related("category").get(pk=post.topic_id)
+    topic = (
+        Topic.objects.select_for_update(of=("self",))
+        .select_related("category")
+        .get(pk=post.topic_id)
+    )
     fresh = Post.objects.select_related("author__profile", "reply_to").get(pk=post.pk)
     fresh.topic = topic
     return topic, fresh

@@ -46,7 +46,7 @@ def _member(user: User) -> None:
 
 
 def _lock(topic_id: int) -> Topic:
-    return Topic.objects.select_for_update().select_related("category").get(pk=topic_id)
+    return Topic.objects.select_for_update(of=("self",)).select_related("category").get(pk=topic_id)
 
 
 def _locked_post(post: Post) -> tuple[Topic, Post]:
