@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import (
     CHROMIUM,
@@ -27,6 +27,11 @@ from tests.conftest import (
     _free_port,
     daphne_server,
 )
+
+# Live updates reach the pages within a second on a quiet machine; CI runs the whole suite
+# on two busy cores, and the room hub's catch-up (a held-back or lost event is read from the
+# database within 0.5-5 s) is part of what these tests exercise. Wait up to 15 s, not 5.
+expect.set_options(timeout=15_000)
 
 FAILURE_DIR = Path("/tmp/hub-browser")  # noqa: S108 (asked for: screenshots of failures)
 CHROMIUM_ARGS = [
