@@ -234,24 +234,6 @@ class PostVerifyView(APIView):
         )
 
 
-class _LevelView(APIView):
-    permission_classes = [IsAuthenticated]
-
-    def _get_level(self, request: Request, key: Any) -> str:
-        raise NotImplementedError
-
-    def _set_level(self, request: Request, key: Any, level: str) -> None:
-        raise NotImplementedError
-
-    def _level(self, request: Request, key: Any) -> Response:
-        return Response(LevelSerializer({"level": self._get_level(request, key)}).data)
-
-    def _put(self, request: Request, key: Any) -> Response:
-        data = validated(LevelInput, request.data)
-        self._set_level(request, key, data["level"])
-        return self._level(request, key)
-
-
 def _level_schema(what: str, method: str) -> Any:
     if method == "get":
         return extend_schema(
@@ -269,58 +251,58 @@ def _level_schema(what: str, method: str) -> Any:
     )
 
 
-class TopicWatchView(_LevelView):
-    def _get_level(self, request: Request, key: int) -> str:
-        topic = _found(lambda: selectors.topic_get_for_user(pk=key, user=request.user))
-        return selectors.topic_watch_level(user=request.user, topic=topic)
+def _watch_view(
+    what: str,
+    *,
+    load: Callable[[Request, Any], Any],
+    read: Callable[[Any, Any], str],
+    write: Callable[[User, Any, str], object],
+) -> type[APIView]:
+    """GET/PUT the member's watch level on one ``what`` (topic, category or tag): the
+    thing is loaded once per request (404 for missing and invisible ones), then its
+    level read, or set and read back."""
 
-    def _set_level(self, request: Request, key: int, level: str) -> None:
-        topic = _found(lambda: selectors.topic_get_for_user(pk=key, user=request.user))
-        following.topic_watch_set(user=_me(request), topic=topic, level=level)
+    class WatchView(APIView):
+        permission_classes = [IsAuthenticated]
 
-    @_level_schema("topic", "get")
-    def get(self, request: Request, pk: int) -> Response:
-        return self._level(request, pk)
+        @_level_schema(what, "get")
+        def get(self, request: Request, **kwargs: Any) -> Response:
+            target = load(request, *kwargs.values())
+            return Response(LevelSerializer({"level": read(request.user, target)}).data)
 
-    @_level_schema("topic", "put")
-    def put(self, request: Request, pk: int) -> Response:
-        return self._put(request, pk)
+        @_level_schema(what, "put")
+        def put(self, request: Request, **kwargs: Any) -> Response:
+            target = load(request, *kwargs.values())
+            data = validated(LevelInput, request.data)
+            write(_me(request), target, data["level"])
+            return Response(LevelSerializer({"level": read(request.user, target)}).data)
 
-
-class CategoryWatchView(_LevelView):
-    def _get_level(self, request: Request, key: str) -> str:
-        category = _found(lambda: selectors.category_get_for_user(slug=key, user=request.user))
-        return selectors.category_watch_level(user=request.user, category=category)
-
-    def _set_level(self, request: Request, key: str, level: str) -> None:
-        category = _found(lambda: selectors.category_get_for_user(slug=key, user=request.user))
-        following.category_watch_set(user=_me(request), category=category, level=level)
-
-    @_level_schema("category", "get")
-    def get(self, request: Request, slug: str) -> Response:
-        return self._level(request, slug)
-
-    @_level_schema("category", "put")
-    def put(self, request: Request, slug: str) -> Response:
-        return self._put(request, slug)
+    WatchView.__name__ = WatchView.__qualname__ = f"{what.title()}WatchView"
+    return WatchView
 
 
-class TagWatchView(_LevelView):
-    def _get_level(self, request: Request, key: str) -> str:
-        skill = _found(lambda: selectors.tag_get(slug=key))
-        return selectors.tag_watch_level(user=request.user, skill=skill)
-
-    def _set_level(self, request: Request, key: str, level: str) -> None:
-        skill = _found(lambda: selectors.tag_get(slug=key))
-        following.tag_watch_set(user=_me(request), skill=skill, level=level)
-
-    @_level_schema("tag", "get")
-    def get(self, request: Request, slug: str) -> Response:
-        return self._level(request, slug)
-
-    @_level_schema("tag", "put")
-    def put(self, request: Request, slug: str) -> Response:
-        return self._put(request, slug)
+TopicWatchView = _watch_view(
+    "topic",
+    load=lambda request, pk: _found(lambda: selectors.topic_get_for_user(pk=pk, user=request.user)),
+    read=lambda user, topic: selectors.topic_watch_level(user=user, topic=topic),
+    write=lambda user, topic, level: following.topic_watch_set(user=user, topic=topic, level=level),
+)
+CategoryWatchView = _watch_view(
+    "category",
+    load=lambda request, slug: _found(
+        lambda: selectors.category_get_for_user(slug=slug, user=request.user)
+    ),
+    read=lambda user, category: selectors.category_watch_level(user=user, category=category),
+    write=lambda user, category, level: following.category_watch_set(
+        user=user, category=category, level=level
+    ),
+)
+TagWatchView = _watch_view(
+    "tag",
+    load=lambda request, slug: _found(lambda: selectors.tag_get(slug=slug)),
+    read=lambda user, skill: selectors.tag_watch_level(user=user, skill=skill),
+    write=lambda user, skill, level: following.tag_watch_set(user=user, skill=skill, level=level),
+)
 
 
 class FollowingView(APIView):
