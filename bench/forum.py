@@ -5,7 +5,8 @@
 
 Creates its own database (``hub_bench_forum`` on the local server, or ``--database-url``),
 migrates it, seeds it with COPY (deterministic: fixed random seed), measures, and drops
-it at the end (``--keep`` keeps it for a look).
+it at the end (``--keep`` keeps it for a look; ``--reuse`` measures a kept one again without
+reseeding).
 
 The corpus: 2,000 members with profiles, the trade's categories (one restricted to
 facilitators), topics tagged with catalogue skills, posts whose text is built from the
@@ -367,6 +368,33 @@ def create_database(url: str) -> None:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def kept_seed(url: str, params: dict[str, int]) -> dict[str, Any] | None:
+    """The seed report of a database kept by ``--keep`` with the same corpus size, or
+    None (no such database, or another size: it is then re-created)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT report FROM bench_seed").fetchone()
+    except psycopg.Error:
+        return None
+    if row is None or row[0].get("params") != {k: params[k] for k in SEED_KEYS}:
+        return None
+    return dict(row[0]["seed"])
+
+
+SEED_KEYS = ("posts", "topics", "members")
+
+
+def remember_seed(seeded: dict[str, Any], params: dict[str, int]) -> None:
+    from django.db import connection
+
+    report = {"seed": seeded, "params": {k: params[k] for k in SEED_KEYS}}
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_seed (report jsonb NOT NULL)")
+        cursor.execute("INSERT INTO bench_seed VALUES (%s::jsonb)", [json.dumps(report)])
 
 
 def drop_database(url: str) -> None:
@@ -866,6 +894,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, help="timed requests per page kind")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure a database kept by an earlier --keep run of the same size (no reseed); "
+        "implies --keep",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     preset = "quick" if args.quick else "full"
@@ -880,11 +914,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"this benchmark needs PostgreSQL; got {url!r}")
 
     started = time.perf_counter()
-    print(f"database {urlsplit(url).path.lstrip('/')} on {urlsplit(url).hostname} (created)")
-    create_database(url)
+    seeded = kept_seed(url, params) if args.reuse else None
+    if seeded is None:
+        print(f"database {urlsplit(url).path.lstrip('/')} on {urlsplit(url).hostname} (created)")
+        create_database(url)
+    else:
+        print(f"database {urlsplit(url).path.lstrip('/')}: reusing the kept corpus")
+    keep = args.keep or args.reuse
     try:
         setup_django(url)
-        seeded = seed(params)
+        if seeded is None:
+            seeded = seed(params)
+            if keep:
+                remember_seed(seeded, params)
         results = bench(params)
         report = {
             "preset": preset,
@@ -901,7 +943,7 @@ def main(argv: list[str] | None = None) -> None:
             "wall_seconds": round(time.perf_counter() - started, 1),
         }
     finally:
-        if not args.keep:
+        if not keep:
             drop_database(url)
     output = args.output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from community.forums.models import Draft, Post, Topic
+from community.forums.post_html import PostPage, post_links_html
 from community.forums.services.drafts import draft_save
 from community.forums.services.posting import post_edit
 from community.models import User
@@ -397,7 +398,7 @@ def test_topic_page_includes_render_without_queries(django_assert_num_queries: A
     context = {"topic": topic, "can_reply": True, "draft": draft, "user": author}
     with django_assert_num_queries(0):
         links = [
-            render_to_string("forums/posting/_post_links.html", {**context, "post": p})
+            post_links_html(PostPage(topic=topic, user=author, can_reply=True, csrf_token="tok"), p)
             for p in posts
         ]
         form = render_to_string("forums/posting/_reply_form.html", context)

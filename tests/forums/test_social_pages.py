@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 
 from community.forums.models import Post, Reaction, Topic, TopicKind
+from community.forums.post_html import PostPage, post_actions_html
 from community.models import User
 from tests.factories import make_member
 from tests.forums.factories import make_category, make_moderator, make_topic
@@ -126,11 +127,8 @@ def test_verify_form() -> None:
 def _render_actions(user: Any, post: Post, **context: Any) -> str:
     request = RequestFactory().get("/forums/t/1/x/")
     request.user = user
-    return render_to_string(
-        "forums/social/_post_actions.html",
-        {"post": post, "topic": post.topic, "user": user, **context},
-        request=request,
-    )
+    page = PostPage(topic=post.topic, user=user, request=request, csrf_token="tok", **context)
+    return post_actions_html(page, post)
 
 
 def test_post_actions_include_renders_forms_with_counts_and_pressed_state_without_queries(
