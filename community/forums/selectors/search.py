@@ -392,17 +392,117 @@ def _body_without_title(post: Post) -> str:
     return post.body_text
 
 
+# --- PostgreSQL: the search documents -------------------------------------------------------
+DOC_TABLE = "forums_post_search_doc"  # migration 0003: one row per findable post
+DOC_INDEX = "forum_post_search_doc_vector"
+_TSQUERY = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
+
+
+def _doc_where(viewer: access.Viewer, params: SearchParams) -> tuple[str, list[Any]]:
+    """The WHERE clause over the search documents ``d``: the query, the topics the viewer
+    may read that pass the topic filters (compiled by the ORM from ``access``), and the
+    post filters. Documents exist only for posts that are neither deleted nor hidden."""
+    topics = access.topics_visible_to(viewer)
+    if params.category_ids:
+        topics = topics.filter(category_id__in=params.category_ids)
+    if params.tag is not None:
+        topics = topics.filter(pk__in=TopicSkill.objects.filter(skill=params.tag).values("topic"))
+    if params.kind:
+        topics = topics.filter(kind=params.kind)
+    if params.status:
+        topics = topics.filter(
+            kind=TopicKind.QUESTION, accepted_post__isnull=params.status == "unsolved"
+        )
+    topic_sql, topic_params = topics.order_by().values("pk").query.sql_with_params()
+    where = [f"d.search_vector @@ {_TSQUERY}", f"d.topic_id IN ({topic_sql})"]
+    values: list[Any] = [params.q, *topic_params]
+    if params.author is not None:
+        where.append("d.author_id = %s")
+        values.append(params.author.pk)
+    zone = timezone.get_current_timezone()
+    if params.after:
+        where.append("d.created_at >= %s")
+        values.append(dt.datetime.combine(params.after, dt.time.min, tzinfo=zone))
+    if params.before:
+        where.append("d.created_at < %s")
+        end = dt.datetime.combine(params.before + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+        values.append(end)
+    return " AND ".join(where), values
+
+
+# Every piece put into these statements with an f-string is a constant of this module, a
+# choice between constants, or SQL compiled by the ORM; every value is a parameter.
+def _match_sql(viewer: access.Viewer, params: SearchParams) -> tuple[str, list[Any]]:
+    """One pass over the matches (a bitmap scan of the GIN index on the narrow search
+    documents): the exact count (distinct topics, or posts) and the ids of the newest
+    ``RANK_CANDIDATES`` matching posts, the ones that get ranked."""
+    where, values = _doc_where(viewer, params)
+    counted = "count(DISTINCT d.topic_id)" if params.group == "topic" else "count(*)"
+    newest = "(array_agg(d.post_id ORDER BY d.post_id DESC))[1:%s]"
+    sql = f"SELECT {counted}, {newest} FROM {DOC_TABLE} d WHERE {where}"  # noqa: S608
+    return sql, [RANK_CANDIDATES, *values]
+
+
+def _page_sql(
+    params: SearchParams, candidates: list[int], start: int, stop: int | None
+) -> tuple[str, list[Any]]:
+    """Rank the candidates (``ts_rank`` with the boosts; each topic's best post when
+    grouped) and return one page of (post id, rank)."""
+    score = (
+        f"ts_rank(d.search_vector, {_TSQUERY}, 1) * CASE"
+        f" WHEN t.accepted_post_id = d.post_id THEN {ACCEPTED_BOOST}"
+        f" WHEN d.is_verified THEN {VERIFIED_BOOST} ELSE 1.0 END"
+    )
+    if params.order == "relevance":
+        order = "score DESC, post_id DESC"
+    else:
+        order = "created_at DESC, post_id DESC"
+    ranked = (
+        f"SELECT d.post_id, d.topic_id, d.created_at, {score} AS score "  # noqa: S608
+        f"FROM {DOC_TABLE} d JOIN forums_topic t ON t.id = d.topic_id "
+        "WHERE d.post_id = ANY(%s)"
+    )
+    if params.group == "topic":
+        ranked = f"SELECT DISTINCT ON (topic_id) * FROM ({ranked}) r ORDER BY topic_id, {order}"  # noqa: S608
+    sql = f"SELECT post_id, score FROM ({ranked}) best ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+    limit = None if stop is None else max(0, stop - start)
+    return sql, [params.q, candidates, limit, start]
+
+
+def search_plan(*, viewer: access.Viewer, params: SearchParams, analyze: bool = False) -> str:
+    """EXPLAIN of the PostgreSQL match query (the one whose cost grows with the number
+    of matches), for the benchmark and tests."""
+    sql, values = _match_sql(viewer, params)
+    options = "(ANALYZE, BUFFERS)" if analyze else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {options} {sql}", values)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 # --- results ---------------------------------------------------------------------------------
 class SearchResults:
-    """The hits of one search, lazily: ``count()`` and slices of ``SearchHit``."""
+    """The hits of one search, lazily: ``count()`` and slices of ``SearchHit``.
+
+    PostgreSQL: ``count()`` runs the match query (count and ranking candidates in one
+    pass) and a slice ranks the candidates and fetches its page, so a page costs two
+    queries over the search documents whatever the number of hits, plus the page's posts
+    and their topics' tags."""
 
     def __init__(self, *, viewer: access.Viewer, params: SearchParams) -> None:
         self.viewer = viewer
         self.params = params
         self._count: int | None = None
+        self._candidates: list[int] = []
 
     def count(self) -> int:
         if self._count is None:
+            if uses_postgres():
+                sql, values = _match_sql(self.viewer, self.params)
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, values)
+                    count, candidates = cursor.fetchone()
+                self._count, self._candidates = count, list(candidates or [])
+                return self._count
             posts = _matching(self.viewer, self.params, ranked=False)
             if self.params.group == "topic":
                 self._count = posts.values("topic_id").distinct().count()
@@ -416,8 +516,18 @@ class SearchResults:
     def __getitem__(self, key: slice) -> list[SearchHit]:
         if not isinstance(key, slice):
             raise TypeError("SearchResults supports slices only")
+        if uses_postgres():
+            self.count()
+            start, stop = key.start or 0, key.stop
+            if not self._candidates or (stop is not None and stop <= start):
+                return []
+            sql, values = _page_sql(self.params, self._candidates, start, stop)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, values)
+                rows = [(int(pk), float(rank)) for pk, rank in cursor.fetchall()]
+            return self._hits(rows)
         ordered = _ordered(_matching(self.viewer, self.params), self.params)
-        rows: list[tuple[int, float]] = list(ordered.values_list("pk", "rank")[key])  # type: ignore[misc]
+        rows = list(ordered.values_list("pk", "rank")[key])  # type: ignore[misc]
         return self._hits(rows)
 
     def _hits(self, rows: list[tuple[int, float]]) -> list[SearchHit]:
