@@ -20,5 +20,5 @@ class MemberTokenAuthentication(TokenAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is not None:
-            activate_time_zone(member_time_zone(result[0].pk))
+            activate_time_zone(member_time_zone(result[0]))
         return result

@@ -34,6 +34,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextChoices,
+    Value,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -282,16 +283,31 @@ def paginate(qs: QuerySet[Any], page: int | str | None, per_page: int) -> Page[A
 
 
 # --- the topic page ----------------------------------------------------------------------------
-def topic_get_for_user(*, pk: int, user: Viewer, merged: bool = False) -> Topic:
+def topic_get_for_user(
+    *, pk: int, user: Viewer, merged: bool = False, reader_state: bool = False
+) -> Topic:
     """The topic with its category (and parent) and skills, or Http404 when it does not
     exist, is deleted or ``user`` may not read it. With ``merged=True`` a topic merged
-    into another is returned too (the caller redirects to ``merged_into``)."""
-    topic = (
-        Topic.objects.select_related("category__parent", "merged_into__category", "author__profile")
-        .prefetch_related(Prefetch("skills", queryset=Skill.objects.order_by("name")))
-        .filter(pk=pk)
-        .first()
-    )
+    into another is returned too (the caller redirects to ``merged_into``). With
+    ``reader_state=True`` the member's read position and watch level come in the same
+    query (``read_position`` and ``topic_page`` then need none of their own)."""
+    qs = Topic.objects.select_related(
+        "category__parent", "merged_into__category", "author__profile"
+    ).prefetch_related(Prefetch("skills", queryset=Skill.objects.order_by("name")))
+    if reader_state and _member(user):
+        qs = qs.annotate(
+            reader_last_read=Subquery(
+                ReadState.objects.filter(user_id=_uid(user), topic=OuterRef("pk")).values(
+                    "last_read_number"
+                )[:1]
+            ),
+            reader_watch_level=Subquery(
+                TopicWatch.objects.filter(user_id=_uid(user), topic=OuterRef("pk")).values("level")[
+                    :1
+                ]
+            ),
+        )
+    topic = qs.filter(pk=pk).first()
     if topic is None or topic.is_deleted or not access.can_see_category(user, topic.category):
         raise Http404(_("No such topic."))
     if topic.merged_into_id is not None and not merged:
@@ -307,6 +323,8 @@ def read_position(*, topic: Topic, user: Viewer) -> int | None:
     """The viewer's read position in ``topic`` (None: never opened, or a visitor)."""
     if not _member(user):
         return None
+    if hasattr(topic, "reader_last_read"):  # loaded with the topic (reader_state=True)
+        return topic.reader_last_read
     return (
         ReadState.objects.filter(user_id=_uid(user), topic=topic)
         .values_list("last_read_number", flat=True)
@@ -344,6 +362,11 @@ def post_page_number(*, post: Post, user: Viewer) -> int:
     """The page of its topic ``post`` is on, for ``user`` (who sees maybe fewer posts)."""
     before = _visible_posts(post.topic, user).filter(number__lt=post.number).count()
     return before // posts_per_page() + 1
+
+
+# marks in the page's one query of the viewer's reactions, bookmarks and flags (not
+# reaction kinds)
+_BOOKMARKED, _FLAGGED = "+bookmarked", "+flagged"
 
 
 @dataclass
@@ -392,20 +415,31 @@ def topic_page(*, topic: Topic, user: Viewer, page: int | str | None) -> TopicPa
     bookmarked: set[int] = set()
     flagged: set[int] = set()
     if member and ids:
-        for post_id, kind in Reaction.objects.filter(
-            user_id=_uid(user), post_id__in=ids
-        ).values_list("post_id", "kind"):
-            reactions.setdefault(post_id, set()).add(kind)
-        bookmarked = set(
-            Bookmark.objects.filter(user_id=_uid(user), post_id__in=ids).values_list(
-                "post_id", flat=True
+        # the viewer's reactions, bookmarks and open flags on the page: one query
+        uid = _uid(user)
+        marks = (
+            Reaction.objects.filter(user_id=uid, post_id__in=ids)
+            .order_by()
+            .values_list("post_id", "kind")
+            .union(
+                Bookmark.objects.filter(user_id=uid, post_id__in=ids)
+                .order_by()
+                .annotate(mark=Value(_BOOKMARKED))
+                .values_list("post_id", "mark"),
+                Flag.objects.filter(flagged_by_id=uid, post_id__in=ids, status=FlagStatus.OPEN)
+                .order_by()
+                .annotate(mark=Value(_FLAGGED))
+                .values_list("post_id", "mark"),
+                all=True,
             )
         )
-        flagged = set(
-            Flag.objects.filter(
-                flagged_by_id=_uid(user), post_id__in=ids, status=FlagStatus.OPEN
-            ).values_list("post_id", flat=True)
-        )
+        for post_id, mark in marks:
+            if mark == _BOOKMARKED:
+                bookmarked.add(post_id)
+            elif mark == _FLAGGED:
+                flagged.add(post_id)
+            else:
+                reactions.setdefault(post_id, set()).add(mark)
     for post in posts:
         post.topic = topic
         post.author_stats = getattr(post.author, "forum_stats", None)  # type: ignore[attr-defined]
@@ -427,12 +461,15 @@ def topic_page(*, topic: Topic, user: Viewer, page: int | str | None) -> TopicPa
         },
     )
     if member:
-        result.watch_level = (
-            TopicWatch.objects.filter(user_id=_uid(user), topic=topic)
-            .values_list("level", flat=True)
-            .first()
-            or ""
-        )
+        if hasattr(topic, "reader_watch_level"):  # loaded with the topic
+            result.watch_level = topic.reader_watch_level or ""
+        else:
+            result.watch_level = (
+                TopicWatch.objects.filter(user_id=_uid(user), topic=topic)
+                .values_list("level", flat=True)
+                .first()
+                or ""
+            )
         result.draft = (
             Draft.objects.filter(user_id=_uid(user), topic=topic).select_related("reply_to").first()
         )

@@ -4,8 +4,9 @@ import hashlib
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.forums import access
@@ -16,33 +17,35 @@ NOTE_MAX = 200
 VIEW_WINDOW_SECONDS = 60 * 60
 
 
-def read_position_update(*, user: User, topic: Topic, number: int) -> ReadState:
+def read_position_advance(*, user: User, topic: Topic, number: int) -> bool:
     """Move ``user``'s read position in ``topic`` forward to post ``number`` (clamped to
-    the topic's last post). Never moves it back: reading an old page again, or a late
-    request from another tab, leaves a further position as it is."""
+    the topic's last post), in one statement; say whether it moved. Never moves it back:
+    reading an old page again, or a late request from another tab, leaves a further
+    position as it is."""
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise ValidationError({"number": _("Give a post number of 1 or more.")})
     if not access.can_see_topic(user, topic):
         raise PermissionDenied(_("You cannot read this topic."))
     number = min(number, max(topic.last_post_number, 1))
-    # One UPDATE in the common case; the conditional UPDATE is what keeps the position
-    # monotonic under concurrent requests (no read-modify-write).
-    moved = ReadState.objects.filter(user=user, topic=topic, last_read_number__lt=number).update(
-        last_read_number=number
-    )
-    if not moved:
-        try:
-            with transaction.atomic():
-                state, created = ReadState.objects.get_or_create(
-                    user=user, topic=topic, defaults={"last_read_number": number}
-                )
-        except IntegrityError:  # a concurrent first read created it
-            state, created = ReadState.objects.get(user=user, topic=topic), False
-        if created or state.last_read_number >= number:
-            return state
-        ReadState.objects.filter(pk=state.pk, last_read_number__lt=number).update(
-            last_read_number=number
+    # Insert the position, or move it forward: the conditional upsert keeps it monotonic
+    # under concurrent requests (no read-modify-write, no race between two first
+    # reads). Same SQL on PostgreSQL and SQLite (3.35+).
+    table = connection.ops.quote_name(ReadState._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, topic_id, last_read_number, updated_at) "  # noqa: S608 - our table
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (user_id, topic_id) DO UPDATE SET "
+            "last_read_number = excluded.last_read_number, updated_at = excluded.updated_at "
+            f"WHERE {table}.last_read_number < excluded.last_read_number RETURNING id",
+            [user.pk, topic.pk, number, now],
         )
+        return cursor.fetchone() is not None
+
+
+def read_position_update(*, user: User, topic: Topic, number: int) -> ReadState:
+    """``read_position_advance``, then the position as it now is."""
+    read_position_advance(user=user, topic=topic, number=number)
     return ReadState.objects.get(user=user, topic=topic)
 
 

@@ -150,7 +150,7 @@ def tag(request: HttpRequest, slug: str) -> HttpResponse:
 def topic(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     user = request.user
     member = _member(request)
-    found = sel.topic_get_for_user(pk=pk, user=user, merged=True)
+    found = sel.topic_get_for_user(pk=pk, user=user, merged=True, reader_state=True)
     if found.merged_into_id is not None:
         target = found.merged_into
         if target is None or not access.can_see_topic(user, target):
@@ -173,7 +173,7 @@ def topic(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         # Reading a page reads it up to its last post (on the last page: up to the
         # topic's last number, so deleted posts at the end do not stay "unread").
         number = tp.posts[-1].number if tp.page_obj.has_next() else found.last_post_number
-        svc.read_position_update(user=member, topic=found, number=number)
+        svc.read_position_advance(user=member, topic=found, number=number)
     viewer_key = f"user:{member.pk}" if member else f"ip:{request.META.get('REMOTE_ADDR', '')}"
     svc.topic_view_record(topic=found, viewer_key=viewer_key)
     return render(
