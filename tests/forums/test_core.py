@@ -142,3 +142,34 @@ def test_forum_nav_offers_new_topic_and_search_to_members() -> None:
     assert f"/forums/new-topic/?category={category.slug}" in page
     form = c.get(f"/forums/new-topic/?category={category.slug}").content.decode()
     assert f'value="{category.slug}" selected' in form
+
+
+def test_moderators_hold_the_permission_directly_or_through_a_group_and_stay_active(
+    django_assert_max_num_queries: object,
+) -> None:
+    """``access.is_moderator`` agrees with ``has_perm``: the Moderators group, a direct
+    grant, a superuser; a plain member, an inactive moderator and a visitor are not."""
+    from django.contrib.auth.models import AnonymousUser, Group, Permission
+
+    from community.models import User
+
+    perm = Permission.objects.get(
+        codename="moderate_community", content_type__app_label="community"
+    )
+    in_group = make_member().user
+    in_group.groups.add(Group.objects.get(name="Moderators"))
+    direct = make_member().user
+    direct.user_permissions.add(perm)
+    root = make_member().user
+    User.objects.filter(pk=root.pk).update(is_superuser=True)
+    inactive = make_member().user
+    inactive.groups.add(Group.objects.get(name="Moderators"))
+    User.objects.filter(pk=inactive.pk).update(is_active=False)
+    plain = make_member().user
+    cases = [(in_group, True), (direct, True), (root, True), (inactive, False), (plain, False)]
+    for user, expected in cases:
+        fresh = User.objects.get(pk=user.pk)
+        with django_assert_max_num_queries(1):  # type: ignore[operator]
+            assert access.is_moderator(fresh) is expected, user.username
+        assert fresh.has_perm("community.moderate_community") is expected
+    assert access.is_moderator(AnonymousUser()) is False
