@@ -127,24 +127,23 @@ def test_title_words_outrank_body_words() -> None:
 # --- the search documents (migration 0003) follow every write to the posts ----------------
 def _documents_match_posts() -> None:
     """The search documents are exactly the posts that are neither deleted nor hidden,
-    with their current topic, author, date, verified flag and vector."""
+    with their current topic, author, date, verified and accepted flags, vector, and
+    their topic's category and liveness."""
+    expected = """
+        SELECT p.id, p.topic_id, p.author_id, t.category_id, p.created_at,
+               p.expert_verified_at IS NOT NULL, coalesce(t.accepted_post_id = p.id, false),
+               NOT t.is_deleted AND t.merged_into_id IS NULL, p.search_vector
+        FROM forums_post p JOIN forums_topic t ON t.id = p.topic_id
+        WHERE NOT p.is_deleted AND NOT p.is_hidden
+    """
+    actual = f"""
+        SELECT post_id, topic_id, author_id, category_id, created_at, is_verified,
+               is_accepted, topic_live, search_vector FROM {DOC_TABLE}
+    """  # noqa: S608 - constant table name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            SELECT count(*) FROM (
-                (SELECT id, topic_id, author_id, created_at, expert_verified_at IS NOT NULL,
-                        search_vector
-                 FROM forums_post WHERE NOT is_deleted AND NOT is_hidden
-                 EXCEPT SELECT post_id, topic_id, author_id, created_at, is_verified,
-                        search_vector FROM {DOC_TABLE})
-                UNION ALL
-                (SELECT post_id, topic_id, author_id, created_at, is_verified, search_vector
-                 FROM {DOC_TABLE}
-                 EXCEPT SELECT id, topic_id, author_id, created_at,
-                        expert_verified_at IS NOT NULL, search_vector
-                 FROM forums_post WHERE NOT is_deleted AND NOT is_hidden)
-            ) difference
-            """  # noqa: S608 - constant table name
+            f"SELECT count(*) FROM (({expected} EXCEPT {actual}) UNION ALL "  # noqa: S608
+            f"({actual} EXCEPT {expected})) difference"
         )
         assert cursor.fetchone()[0] == 0
 
@@ -169,9 +168,32 @@ def test_search_documents_follow_hiding_deleting_edits_and_moves() -> None:
 
     Post.objects.filter(pk=reply.pk).update(expert_verified_at=timezone.now())
     _documents_match_posts()
+    Topic.objects.filter(pk=topic.pk).update(accepted_post=reply)
+    _documents_match_posts()
+    Topic.objects.filter(pk=topic.pk).update(accepted_post=topic.posts.get(number=1))
+    _documents_match_posts()
+    Topic.objects.filter(pk=topic.pk).update(accepted_post=None)
+    _documents_match_posts()
+
+    # the topic moves, is deleted, merged away, restored
+    lounge = make_category(slug="lounge", required_role="facilitator")
+    Topic.objects.filter(pk=topic.pk).update(category=lounge)
+    _documents_match_posts()
+    assert _found(viewer, "centrifuge") == []
+    Topic.objects.filter(pk=topic.pk).update(category=topic.category)
+    assert _found(viewer, "centrifuge") == [reply.pk]
+    Topic.objects.filter(pk=topic.pk).update(is_deleted=True)
+    _documents_match_posts()
+    assert _found(viewer, "centrifuge") == []
+    other = make_topic(title="Another topic")
+    Topic.objects.filter(pk=topic.pk).update(is_deleted=False, merged_into=other)
+    _documents_match_posts()
+    assert _found(viewer, "centrifuge") == []
+    Topic.objects.filter(pk=topic.pk).update(merged_into=None)
+    _documents_match_posts()
+    assert _found(viewer, "centrifuge") == [reply.pk]
 
     # moved (as a merge does) into a topic in a category the viewer may not read
-    lounge = make_category(slug="lounge", required_role="facilitator")
     facilitator = make_member(roles=("facilitator",)).user
     hidden_topic = make_topic(category=lounge, author=facilitator, title="Facilitators only")
     Post.objects.filter(pk=reply.pk).update(topic=hidden_topic, number=7)

@@ -39,28 +39,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import (
-    SearchHeadline,
-    SearchQuery,
-    SearchRank,
-    SearchVectorField,
-)
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
     Case,
-    Expression,
     F,
     FloatField,
     Q,
     QuerySet,
-    Subquery,
-    TextField,
     Value,
     When,
     Window,
+    prefetch_related_objects,
 )
-from django.db.models.functions import Cast, Length, Lower, Replace, RowNumber, StrIndex, Substr
+from django.db.models.functions import Cast, Length, Lower, Replace, RowNumber
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -68,7 +60,7 @@ from django.utils.translation import gettext as _
 
 from community.forums import access
 from community.forums.models import Category, Post, Topic, TopicKind, TopicSkill
-from community.models import Skill, User
+from community.models import Profile, Skill, User
 
 SEARCH_CONFIG = "english"
 QUERY_MAX = 200
@@ -228,16 +220,6 @@ def search_params_clean(*, viewer: access.Viewer, data: Mapping[str, Any]) -> Se
 
 
 # --- the query -------------------------------------------------------------------------------
-class PostSearchVector(Expression):
-    """The posts' ``search_vector`` column (PostgreSQL only; not a model field)."""
-
-    output_field = SearchVectorField()
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        alias = compiler.query.get_initial_alias()
-        return f"{compiler.quote_name_unless_alias(alias)}.search_vector", []
-
-
 def uses_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -273,10 +255,6 @@ def _visible_posts(viewer: access.Viewer, params: SearchParams) -> QuerySet[Post
     return posts.order_by()
 
 
-def _ts_query(q: str) -> SearchQuery:
-    return SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
-
-
 def _boost() -> Case:
     return Case(
         When(topic__accepted_post=F("pk"), then=Value(ACCEPTED_BOOST)),
@@ -294,20 +272,9 @@ def _occurrences(term: str) -> Any:
 def _matching(
     viewer: access.Viewer, params: SearchParams, *, ranked: bool = True
 ) -> QuerySet[Post]:
-    """The visible posts that match, annotated with ``rank`` (unless ``ranked`` is
-    false: for counting)."""
+    """SQLite: the visible posts that match, annotated with ``rank`` (unless ``ranked``
+    is false: for counting). PostgreSQL searches the search documents instead (below)."""
     posts = _visible_posts(viewer, params)
-    if uses_postgres():
-        query = _ts_query(params.q)
-        posts = posts.alias(vector=PostSearchVector()).filter(vector=query)
-        if not ranked:
-            return posts
-        # ts_rank reads every matching row's vector: bound the work for very common
-        # words by ranking the newest RANK_CANDIDATES matches (the count stays exact)
-        newest = posts.order_by("-pk").values("pk")[:RANK_CANDIDATES]
-        return Post.objects.filter(pk__in=Subquery(newest)).annotate(
-            rank=SearchRank(PostSearchVector(), query, normalization=Value(1)) * _boost()
-        )
     wanted, excluded = query_terms(params.q)
     for term in wanted:
         posts = posts.filter(body_text__icontains=term)
@@ -399,23 +366,36 @@ _TSQUERY = f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
 
 
 def _doc_where(viewer: access.Viewer, params: SearchParams) -> tuple[str, list[Any]]:
-    """The WHERE clause over the search documents ``d``: the query, the topics the viewer
-    may read that pass the topic filters (compiled by the ORM from ``access``), and the
-    post filters. Documents exist only for posts that are neither deleted nor hidden."""
-    topics = access.topics_visible_to(viewer)
+    """The WHERE clause over the search documents ``d``: the query; the viewer's
+    visibility (``access.topics_visible_to``: a live topic in a category the viewer may
+    read, the categories compiled by the ORM from ``access``); the topic filters (a
+    subquery on the topics, only when asked for) and the post filters. Documents exist
+    only for posts that are neither deleted nor hidden (migrations 0003 and 0004)."""
+    categories = access.categories_visible_to(viewer).order_by().values("pk")
+    category_sql, category_params = categories.query.sql_with_params()
+    where = [
+        f"d.search_vector @@ {_TSQUERY}",
+        "d.topic_live",
+        f"d.category_id IN ({category_sql})",
+    ]
+    values: list[Any] = [params.q, *category_params]
     if params.category_ids:
-        topics = topics.filter(category_id__in=params.category_ids)
-    if params.tag is not None:
-        topics = topics.filter(pk__in=TopicSkill.objects.filter(skill=params.tag).values("topic"))
-    if params.kind:
-        topics = topics.filter(kind=params.kind)
-    if params.status:
-        topics = topics.filter(
-            kind=TopicKind.QUESTION, accepted_post__isnull=params.status == "unsolved"
-        )
-    topic_sql, topic_params = topics.order_by().values("pk").query.sql_with_params()
-    where = [f"d.search_vector @@ {_TSQUERY}", f"d.topic_id IN ({topic_sql})"]
-    values: list[Any] = [params.q, *topic_params]
+        where.append("d.category_id = ANY(%s)")
+        values.append(list(params.category_ids))
+    if params.tag is not None or params.kind or params.status:
+        topics = Topic.objects.all()
+        if params.tag is not None:
+            tagged = TopicSkill.objects.filter(skill=params.tag).values("topic")
+            topics = topics.filter(pk__in=tagged)
+        if params.kind:
+            topics = topics.filter(kind=params.kind)
+        if params.status:
+            topics = topics.filter(
+                kind=TopicKind.QUESTION, accepted_post__isnull=params.status == "unsolved"
+            )
+        topic_sql, topic_params = topics.order_by().values("pk").query.sql_with_params()
+        where.append(f"d.topic_id IN ({topic_sql})")
+        values.extend(topic_params)
     if params.author is not None:
         where.append("d.author_id = %s")
         values.append(params.author.pk)
@@ -450,7 +430,7 @@ def _page_sql(
     grouped) and return one page of (post id, rank)."""
     score = (
         f"ts_rank(d.search_vector, {_TSQUERY}, 1) * CASE"
-        f" WHEN t.accepted_post_id = d.post_id THEN {ACCEPTED_BOOST}"
+        f" WHEN d.is_accepted THEN {ACCEPTED_BOOST}"
         f" WHEN d.is_verified THEN {VERIFIED_BOOST} ELSE 1.0 END"
     )
     if params.order == "relevance":
@@ -459,8 +439,7 @@ def _page_sql(
         order = "created_at DESC, post_id DESC"
     ranked = (
         f"SELECT d.post_id, d.topic_id, d.created_at, {score} AS score "  # noqa: S608
-        f"FROM {DOC_TABLE} d JOIN forums_topic t ON t.id = d.topic_id "
-        "WHERE d.post_id = ANY(%s)"
+        f"FROM {DOC_TABLE} d WHERE d.post_id = ANY(%s)"
     )
     if params.group == "topic":
         ranked = f"SELECT DISTINCT ON (topic_id) * FROM ({ranked}) r ORDER BY topic_id, {order}"  # noqa: S608
@@ -533,6 +512,8 @@ class SearchResults:
     def _hits(self, rows: list[tuple[int, float]]) -> list[SearchHit]:
         if not rows:
             return []
+        if uses_postgres():
+            return _pg_hits(self.params, rows)
         posts = (
             Post.objects.filter(pk__in=[pk for pk, _rank in rows])
             .select_related("topic__category", "author__profile")
@@ -540,36 +521,6 @@ class SearchResults:
             .defer("body", "body_html")
             .order_by()
         )
-        postgres = uses_postgres()
-        if postgres:
-            query = _ts_query(self.params.q)
-            body = Case(
-                When(number=1, then=Substr("body_text", StrIndex("body_text", Value("\n")) + 1)),
-                default=F("body_text"),
-                output_field=TextField(),
-            )
-            posts = posts.annotate(
-                excerpt=SearchHeadline(
-                    body,
-                    query,
-                    config=SEARCH_CONFIG,
-                    start_sel=MARK_OPEN,
-                    stop_sel=MARK_CLOSE,
-                    max_words=40,
-                    min_words=15,
-                    short_word=2,  # type: ignore[arg-type]
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                ),
-                title_excerpt=SearchHeadline(
-                    "topic__title",
-                    query,
-                    config=SEARCH_CONFIG,
-                    start_sel=MARK_OPEN,
-                    stop_sel=MARK_CLOSE,
-                    highlight_all=True,
-                ),
-            )
         by_pk = {post.pk: post for post in posts}
         terms = query_terms(self.params.q)[0]
         hits = []
@@ -577,22 +528,127 @@ class SearchResults:
             post = by_pk.get(pk)
             if post is None:  # deleted between the two queries
                 continue
-            if postgres:
-                excerpt = marked_html(post.excerpt)  # type: ignore[attr-defined]
-                title = marked_html(post.title_excerpt)  # type: ignore[attr-defined]
-            else:
-                excerpt = text_excerpt(_body_without_title(post), terms)
-                title = marked_html(_mark_terms(post.topic.title, terms))
             hits.append(
                 SearchHit(
                     post=post,
                     topic=post.topic,
                     rank=float(rank or 0),
-                    excerpt_html=excerpt,
-                    title_html=title,
+                    excerpt_html=text_excerpt(_body_without_title(post), terms),
+                    title_html=marked_html(_mark_terms(post.topic.title, terms)),
                 )
             )
         return hits
+
+
+def _headline_options(**options: Any) -> str:
+    return ", ".join(
+        connection.ops.compose_sql(f"{name}=%s", [value])  # type: ignore[attr-defined]
+        for name, value in options.items()
+    )
+
+
+def _loaded(model: Any, **values: Any) -> Any:
+    """A model instance as the ORM builds it from a row, with only these fields loaded
+    (``from_db`` takes the values in the model's field order)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _pg_hits(params: SearchParams, rows: list[tuple[int, float]]) -> list[SearchHit]:
+    """The page's posts with what the page and the API show of them, in one query:
+    excerpts and titles from ``ts_headline`` (the opening post's first line is the
+    title, left out of its excerpt), the topic, its category, the author and their
+    display name; then the topics' tags (one more query). Models are built from the
+    rows with only those fields loaded (another field would be read on access)."""
+    body = (
+        "CASE WHEN p.number = 1 THEN substr(p.body_text, strpos(p.body_text, E'\\n') + 1) "
+        "ELSE p.body_text END"
+    )
+    config = f"'{SEARCH_CONFIG}'::regconfig"
+    sql = (
+        "SELECT p.id, p.number, p.created_at, p.expert_verified_at, p.author_id, p.topic_id, "  # noqa: S608
+        f"ts_headline({config}, {body}, {_TSQUERY}, %s), "
+        f"ts_headline({config}, t.title, {_TSQUERY}, %s), "
+        "t.slug, t.title, t.kind, t.accepted_post_id, t.reply_count, t.category_id, "
+        "c.slug, c.name, u.username, pr.display_name "
+        "FROM forums_post p JOIN forums_topic t ON t.id = p.topic_id "
+        "JOIN forums_category c ON c.id = t.category_id "
+        "JOIN community_user u ON u.id = p.author_id "
+        "LEFT JOIN community_profile pr ON pr.user_id = u.id "
+        "WHERE p.id = ANY(%s)"
+    )
+    excerpt_options = _headline_options(
+        StartSel=MARK_OPEN,
+        StopSel=MARK_CLOSE,
+        MaxWords=40,
+        MinWords=15,
+        ShortWord=2,
+        MaxFragments=2,
+        FragmentDelimiter=" … ",
+    )
+    title_options = _headline_options(StartSel=MARK_OPEN, StopSel=MARK_CLOSE, HighlightAll=True)
+    ids = [pk for pk, _rank in rows]
+    values: list[Any] = [params.q, excerpt_options, params.q, title_options, ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
+    topics: dict[int, Topic] = {}
+    categories: dict[int, Category] = {}
+    found: dict[int, tuple[Post, str, str]] = {}
+    for row in fetched:
+        (pk, number, created_at, verified_at, author_id, topic_id, excerpt, title) = row[:8]
+        post = _loaded(
+            Post,
+            id=pk,
+            number=number,
+            created_at=created_at,
+            expert_verified_at=verified_at,
+            author_id=author_id,
+            topic_id=topic_id,
+        )
+        topic = topics.get(topic_id)
+        if topic is None:
+            slug, topic_title, kind, accepted, replies, category_id = row[8:14]
+            topic = _loaded(
+                Topic,
+                id=topic_id,
+                slug=slug,
+                title=topic_title,
+                kind=kind,
+                accepted_post_id=accepted,
+                reply_count=replies,
+                category_id=category_id,
+            )
+            category = categories.get(category_id)
+            if category is None:
+                category = _loaded(Category, id=category_id, slug=row[14], name=row[15])
+                categories[category_id] = category
+            topic.category = category
+            topics[topic_id] = topic
+        post.topic = topic
+        author = _loaded(User, id=author_id, username=row[16])
+        if row[17] is None:
+            User.profile.related.set_cached_value(author, None)  # no profile: no query
+        else:
+            author.profile = _loaded(Profile, user_id=author_id, display_name=row[17])
+        post.author = author
+        found[pk] = (post, excerpt, title)
+    prefetch_related_objects(list(topics.values()), "skills")
+    hits = []
+    for pk, rank in rows:
+        if pk not in found:  # deleted between the two queries
+            continue
+        post, excerpt, title = found[pk]
+        hits.append(
+            SearchHit(
+                post=post,
+                topic=post.topic,
+                rank=float(rank or 0),
+                excerpt_html=marked_html(excerpt),
+                title_html=marked_html(title),
+            )
+        )
+    return hits
 
 
 def forum_search(*, viewer: access.Viewer, params: SearchParams) -> SearchResults:
