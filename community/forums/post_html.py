@@ -16,27 +16,33 @@ The markup is the page's contract with forum.js, the CSS and the tests: classes,
 through ``gettext``/``ngettext`` and are translated like the templates' were.
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.urls import reverse
-from django.utils import formats, timezone
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from community.forums.models import Post, ReactionKind, Topic
+from community.models import Role
 
 _PK = 2147483647  # a stand-in pk: URLs are reversed once per page and the pk put in
 
 
-def _url_shape(name: str, **kwargs: Any) -> tuple[str, str]:
-    """(before, after) the pk in the URL of ``name``."""
-    url = reverse(name, kwargs={**kwargs, "pk": _PK})
+@functools.lru_cache(maxsize=64)
+def _url_shape(name: str, prefix: str, urlconf: str) -> tuple[str, str]:
+    """(before, after) the pk in the URL of ``name`` (under the script ``prefix``, in
+    ``urlconf``: both are in the cache key)."""
+    url = reverse(name, kwargs={"pk": _PK})
     before, after = url.split(str(_PK), 1)
     return before, after
 
@@ -73,8 +79,9 @@ class PostPage:
         # ``{{ request.path|urlencode }}``
         self.path_quoted = escape(quote(request.path)) if request is not None else ""
         self.reactions = [(str(kind), escape(str(label))) for kind, label in ReactionKind.choices]
+        prefix, urlconf = get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF)
         self.url: dict[str, tuple[str, str]] = {
-            name: _url_shape(f"forums:{name}")
+            name: _url_shape(f"forums:{name}", prefix, urlconf)
             for name in (
                 "post",
                 "post_react",
@@ -90,7 +97,7 @@ class PostPage:
         topic_pk = self.topic.pk
         self.reply_url = reverse("forums:reply", kwargs={"pk": topic_pk})
         self.accept_url = reverse("forums:topic_accept", kwargs={"pk": topic_pk})
-        self.member_url = _url_shape_username()
+        self.member_url = _member_url_shape(prefix, urlconf)
         self.t = {
             "unread": escape(_("Unread posts start here")),
             "edited": escape(_("edited")),
@@ -117,6 +124,22 @@ class PostPage:
             "bookmark_note": escape(_("Note (optional)")),
             "bookmark_this": escape(_("Bookmark this post")),
         }
+        # per-post strings: translated once here, the number put in per post
+        self.f = {
+            "to_post": _("to post %(n)s"),
+            "post": _("post %(n)s"),
+            "of_post": _("of post %(n)s"),
+            "post_hash": _("post #%(number)s"),
+            "link": _("Link to post %(n)s"),
+            "in_reply": _("in reply to #%(n)s"),
+            "verified_by": _("Verified by %(name)s"),
+        }
+        self.role_badges = {
+            role: f'<span class="badge role">{escape(str(label))}</span>'
+            for role, label in Role.choices
+        }
+        # ``|date:"j M Y, H:i"``: the month abbreviations as Django's "M" gives them
+        self.months = {n: str(MONTHS_3[n]).title() for n in MONTHS_3}
 
     def post_url(self, name: str, pk: int) -> str:
         before, after = self.url[name]
@@ -129,7 +152,9 @@ class PostPage:
         return f'<input type="hidden" name="next" value="{self.full_path}#post-{number}">'
 
 
-def _url_shape_username() -> tuple[str, str]:
+@functools.lru_cache(maxsize=8)
+def _member_url_shape(prefix: str, urlconf: str) -> tuple[str, str]:
+    """(before, after) the username in a member's page URL (cached like ``_url_shape``)."""
     marker = "username-stand-in"
     url = reverse("community:member_detail", args=[marker])
     before, after = url.split(marker, 1)
@@ -146,11 +171,12 @@ def _author_name(author: Any) -> tuple[str, Any]:
     return name, profile
 
 
-def _time(value: Any) -> str:
+def _time(page: PostPage, value: Any) -> str:
+    """``<time datetime="{{ v|date:'c' }}">{{ v|date:"j M Y, H:i" }}</time>`` in the
+    current time zone."""
     local = timezone.localtime(value)
-    iso = formats.date_format(local, "c")
-    shown = formats.date_format(local, "j M Y, H:i")
-    return f'<time datetime="{iso}">{escape(shown)}</time>'
+    shown = f"{local.day} {page.months[local.month]} {local.year:04d}, {local:%H:%M}"
+    return f'<time datetime="{local.isoformat()}">{escape(shown)}</time>'
 
 
 def post_actions_html(page: PostPage, post: Post) -> str:
@@ -223,12 +249,12 @@ def post_links_html(page: PostPage, post: Post) -> str:
     if page.can_reply and not post.is_hidden:
         out.append(
             f'<li><a href="{page.reply_url}?reply_to={post.pk}">{page.t["reply"]}'
-            f"{_hidden(_('to post %(n)s') % {'n': number})}</a></li>"
+            f"{_hidden(page.f['to_post'] % {'n': number})}</a></li>"
             f'<li><a href="{page.reply_url}?quote={post.pk}">{page.t["quote"]}'
-            f"{_hidden(_('post %(n)s') % {'n': number})}</a></li>"
+            f"{_hidden(page.f['post'] % {'n': number})}</a></li>"
         )
     if getattr(post, "can_edit", False):
-        label = _hidden(_("post %(n)s") % {"n": number})
+        label = _hidden(page.f["post"] % {"n": number})
         out.append(
             f'<li><a href="{page.post_url("post_edit", post.pk)}">{page.t["edit"]}{label}</a></li>'
             f'<li><a href="{page.post_url("post_delete", post.pk)}">{page.t["delete"]}'
@@ -240,7 +266,7 @@ def post_links_html(page: PostPage, post: Post) -> str:
         ) % {"n": post.edit_count}
         out.append(
             f'<li><a href="{page.post_url("post_history", post.pk)}">{escape(history)}'
-            f"{_hidden(_('of post %(n)s') % {'n': number})}</a></li>"
+            f"{_hidden(page.f['of_post'] % {'n': number})}</a></li>"
         )
     out.append("</ul>")
     return "".join(out)
@@ -251,7 +277,7 @@ def post_flag_html(page: PostPage, post: Post) -> str:
     if not page.is_member:
         return ""
     number = post.number
-    label = _hidden(_("post #%(number)s") % {"number": number})
+    label = _hidden(page.f["post_hash"] % {"number": number})
     out = ['<div class="post-flag">']
     if getattr(post, "my_flagged", False):
         out.append(f'<span class="meta">{page.t["you_flagged"]}</span>')
@@ -318,23 +344,20 @@ def post_html(page: PostPage, post: Post) -> str:
         shown = f'<a href="{before}{escape(author.username)}{after}">{escape(name)}</a>'
     else:
         shown = escape(name)
-    roles = "".join(
-        f'<span class="badge role">{escape(label)}</span>'
-        for label in (profile.role_labels if profile is not None else ())
-    )
+    roles = "".join(page.role_badges[role] for role in profile.roles) if profile else ""
     out.append(
         f'<article class="{classes}" id="post-{number}" data-post-id="{post.pk}" '
         f'data-number="{number}" aria-labelledby="post-{number}-by">'
         f'<header class="post-header"><p class="post-author" id="post-{number}-by">{shown}{roles}'
         f'</p><p class="meta"><a href="{page.post_url("post", post.pk)}" class="post-link" '
-        f'aria-label="{escape(_("Link to post %(n)s") % {"n": number})}">#{number}</a> '
-        f"{_time(post.created_at)}"
+        f'aria-label="{escape(page.f["link"] % {"n": number})}">#{number}</a> '
+        f"{_time(page, post.created_at)}"
     )
     if post.edited_at:
         out.append(f' <span class="edited">· {page.t["edited"]}</span>')
     reply_to_number = getattr(post, "reply_to_number", None)
     if reply_to_number and post.reply_to_id is not None:
-        text = _("in reply to #%(n)s") % {"n": reply_to_number}
+        text = page.f["in_reply"] % {"n": reply_to_number}
         out.append(f' · <a href="{page.post_url("post", post.reply_to_id)}">{escape(text)}</a>')
     out.append("</p></header>")
     if post.is_hidden:
@@ -344,7 +367,7 @@ def post_html(page: PostPage, post: Post) -> str:
     if post.expert_verified_by_id:
         verifier = post.expert_verified_by
         verifier_name = _author_name(verifier)[0] if verifier is not None else ""
-        text = _("Verified by %(name)s") % {"name": verifier_name}
+        text = page.f["verified_by"] % {"name": verifier_name}
         out.append(f'<p class="badge verified">{escape(text)}</p>')
     out.append(
         f'<div class="post-body">{post.body_html}</div><footer class="post-footer">'

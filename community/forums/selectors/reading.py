@@ -289,13 +289,18 @@ def topic_get_for_user(
     """The topic with its category (and parent) and skills, or Http404 when it does not
     exist, is deleted or ``user`` may not read it. With ``merged=True`` a topic merged
     into another is returned too (the caller redirects to ``merged_into``). With
-    ``reader_state=True`` the member's read position and watch level come in the same
-    query (``read_position`` and ``topic_page`` then need none of their own)."""
-    qs = Topic.objects.select_related(
-        "category__parent", "merged_into__category", "author__profile"
-    ).prefetch_related(Prefetch("skills", queryset=Skill.objects.order_by("name")))
+    ``reader_state=True`` (the topic page) the member's read position, watch level and
+    whether they have a draft come in the same query (``read_position`` and
+    ``topic_page`` then need no query of their own for them)."""
+    related = ["category__parent"]
+    if not reader_state:  # the topic page needs neither (a merged topic only redirects)
+        related += ["merged_into__category", "author__profile"]
+    qs = Topic.objects.select_related(*related).prefetch_related(
+        Prefetch("skills", queryset=Skill.objects.order_by("name"))
+    )
     if reader_state and _member(user):
         qs = qs.annotate(
+            reader_has_draft=Exists(Draft.objects.filter(user_id=_uid(user), topic=OuterRef("pk"))),
             reader_last_read=Subquery(
                 ReadState.objects.filter(user_id=_uid(user), topic=OuterRef("pk")).values(
                     "last_read_number"
@@ -307,7 +312,7 @@ def topic_get_for_user(
                 ]
             ),
         )
-    topic = qs.filter(pk=pk).first()
+    topic = qs.filter(pk=pk).order_by().first()
     if topic is None or topic.is_deleted or not access.can_see_category(user, topic.category):
         raise Http404(_("No such topic."))
     if topic.merged_into_id is not None and not merged:
@@ -330,6 +335,27 @@ def read_position(*, topic: Topic, user: Viewer) -> int | None:
         .values_list("last_read_number", flat=True)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class PostCounts:
+    visible: int  # posts of the topic the viewer sees
+    first_unread_number: int | None  # the first visible one after the read position
+    unread_page: int  # the page it is on (1 without one)
+
+
+def topic_post_counts(*, topic: Topic, user: Viewer, last_read: int | None) -> PostCounts:
+    """How many posts of ``topic`` the viewer sees and where their first unread one is,
+    in one query (the topic page's paginator takes the count from here)."""
+    after = last_read if last_read is not None else topic.last_post_number + 1
+    found = _visible_posts(topic, user).aggregate(
+        visible=Count("pk"),
+        before=Count("pk", filter=Q(number__lte=after)),
+        first=Min("number", filter=Q(number__gt=after)),
+    )
+    first = found["first"] if last_read is not None else None
+    page = found["before"] // posts_per_page() + 1 if first is not None else 1
+    return PostCounts(visible=found["visible"], first_unread_number=first, unread_page=page)
 
 
 def first_unread(*, topic: Topic, user: Viewer, last_read: int | None) -> tuple[int | None, int]:
@@ -380,7 +406,17 @@ class TopicPage:
     perms: dict[str, bool] = field(default_factory=dict)
 
 
-def topic_page(*, topic: Topic, user: Viewer, page: int | str | None) -> TopicPage:
+class _CountedPaginator(Paginator):
+    """A paginator told its count (``count`` is a cached property: filled in here)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
+
+
+def topic_page(
+    *, topic: Topic, user: Viewer, page: int | str | None, visible_count: int | None = None
+) -> TopicPage:
     """One page of ``topic`` for ``user`` with everything the page and its includes
     show, in a constant number of queries. Each post carries ``topic`` (the same
     object), ``author`` with ``profile`` and ``forum_stats`` (``author_stats`` is the
@@ -394,7 +430,10 @@ def topic_page(*, topic: Topic, user: Viewer, page: int | str | None) -> TopicPa
         .defer("body", "body_text")
         .order_by("number")
     )
-    page_obj = paginate(qs, page, posts_per_page())
+    if visible_count is None:
+        page_obj = paginate(qs, page, posts_per_page())
+    else:  # counted already (topic_post_counts)
+        page_obj = _CountedPaginator(qs, posts_per_page(), count=visible_count).get_page(page)
     posts: list[Post] = list(page_obj.object_list)
     ids = [p.pk for p in posts]
     people_ids = {p.author_id for p in posts} | {
@@ -471,7 +510,13 @@ def topic_page(*, topic: Topic, user: Viewer, page: int | str | None) -> TopicPa
                 or ""
             )
         result.draft = (
-            Draft.objects.filter(user_id=_uid(user), topic=topic).select_related("reply_to").first()
+            None
+            if getattr(topic, "reader_has_draft", True) is False
+            else (
+                Draft.objects.filter(user_id=_uid(user), topic=topic)
+                .select_related("reply_to")
+                .first()
+            )
         )
     return result
 

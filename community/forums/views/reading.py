@@ -163,12 +163,13 @@ def topic(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         return redirect(f"{url}?{query}" if query else url, permanent=True)
 
     last_read = sel.read_position(topic=found, user=user)
-    first_unread_number, unread_page = sel.first_unread(topic=found, user=user, last_read=last_read)
+    counts = sel.topic_post_counts(topic=found, user=user, last_read=last_read)
+    first_unread_number = counts.first_unread_number
     if page_param is None and first_unread_number is not None:
         # A returning member: open at the first post they have not read.
-        return redirect(_topic_page_url(found, unread_page, first_unread_number))
+        return redirect(_topic_page_url(found, counts.unread_page, first_unread_number))
 
-    tp = sel.topic_page(topic=found, user=user, page=page_param)
+    tp = sel.topic_page(topic=found, user=user, page=page_param, visible_count=counts.visible)
     if member is not None and tp.posts:
         # Reading a page reads it up to its last post (on the last page: up to the
         # topic's last number, so deleted posts at the end do not stay "unread").
