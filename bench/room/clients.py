@@ -28,8 +28,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+
+from bench.room.wire import WireClient, connect
 
 BODY_RE = re.compile(r"bench (\d+) (\d+) (\d+)")
 NORMAL_CLOSES = {1000, 1001}
@@ -122,7 +122,6 @@ class Conn:
         "max_seen",
         "out_of_order",
         "pending",
-        "reader",
         "ready",
         "seen",
         "spec",
@@ -134,7 +133,7 @@ class Conn:
     def __init__(self, worker: Worker, spec: ClientSpec) -> None:
         self.worker = worker
         self.spec = spec
-        self.ws: ClientConnection | None = None
+        self.ws: WireClient | None = None
         self.ready = asyncio.Event()
         self.seen: dict[int, bytearray] = {}
         self.max_seen: dict[int, int] = {}
@@ -144,46 +143,38 @@ class Conn:
         self.tallies: list[tuple[int, int, tuple[tuple[str, Any], ...]]] = []
         self.pending: dict[str, asyncio.Future[tuple[str, Any]]] = {}
         self.closed_code: int | None = None
-        self.reader: asyncio.Task[None] | None = None
 
     # --- receiving -------------------------------------------------------------------
-    async def read(self) -> None:
-        ws = self.ws
-        assert ws is not None
+    def on_text(self, text: str) -> None:
+        """A text message from the server (called as the wire client parses it)."""
+        now = time.time_ns()
         w = self.worker
-        hub = self.spec.flavor == "hub"
-        if not hub:
-            self.ready.set()
-        try:
-            async for frame in ws:
-                now = time.time_ns()
-                w.last_frame_ns = now
-                w.frames += 1
-                text = frame if isinstance(frame, str) else frame.decode()
-                if "bench " in text:
-                    self.on_chat_text(text, now)
-                if hub and not (
-                    text.startswith('{"type":"chat.message"')
-                    or (
-                        text.startswith('{"type":"batch"')
-                        and '"poll.' not in text
-                        and '"error"' not in text
-                        and '"reply"' not in text
-                        and '"room.' not in text
-                    )
-                ):
-                    self.on_control(orjson.loads(text), now)
-        except ConnectionClosed as exc:
-            code = exc.rcvd.code if exc.rcvd is not None else None
-            self.closed_code = code
-            expected = w.stopping and (code in NORMAL_CLOSES or code is None)
-            if not expected:
-                w.abnormal_closes.append(code)
-        finally:
-            for fut in self.pending.values():
-                if not fut.done():
-                    fut.set_result(("closed", None))
-            self.ready.set()
+        w.last_frame_ns = now
+        w.frames += 1
+        if "bench " in text:
+            self.on_chat_text(text, now)
+        if self.spec.flavor == "hub" and not (
+            text.startswith('{"type":"chat.message"')
+            or (
+                text.startswith('{"type":"batch"')
+                and '"poll.' not in text
+                and '"error"' not in text
+                and '"reply"' not in text
+                and '"room.' not in text
+            )
+        ):
+            self.on_control(orjson.loads(text), now)
+
+    def on_closed(self, code: int | None) -> None:
+        w = self.worker
+        self.closed_code = code if code is not None else 1006
+        expected = w.stopping and (code in NORMAL_CLOSES or code is None)
+        if not expected:
+            w.abnormal_closes.append(code)
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_result(("closed", None))
+        self.ready.set()
 
     def on_chat_text(self, text: str, now: int) -> None:
         w = self.worker
@@ -277,7 +268,7 @@ class Conn:
         assert self.ws is not None
         fut: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[ref] = fut
-        await self.ws.send(orjson.dumps({"type": type_, "id": ref, "data": data}).decode())
+        self.ws.send(orjson.dumps({"type": type_, "id": ref, "data": data}).decode())
         return await asyncio.wait_for(fut, 30)
 
     async def run_action(self, action: Action, t0: float) -> None:
@@ -295,13 +286,13 @@ class Conn:
                 text, ref = chat_frame(flavor, run_id, action.sender, seq)
                 if ref:
                     w.sent_at[ref] = time.time_ns()
-                await ws.send(text)
+                ws.send(text)
                 w.chat_sent += 1
         elif action.kind == "chat":
             text, ref = chat_frame(flavor, run_id, action.sender, action.seq)
             if ref:
                 w.sent_at[ref] = time.time_ns()
-            await ws.send(text)
+            ws.send(text)
             w.chat_sent += 1
         elif action.kind == "open_poll":
             kind, data = await self.request(
@@ -339,7 +330,7 @@ class Conn:
             }
             w.last_vote_sent_ns = max(w.last_vote_sent_ns, time.time_ns())
             w.sent_at[ref] = w.last_vote_sent_ns
-            await ws.send(orjson.dumps(frame).decode())
+            ws.send(orjson.dumps(frame).decode())
             w.votes_sent += 1
 
     def summary(self) -> dict[str, Any]:
@@ -359,16 +350,10 @@ async def _open(conn: Conn, sem: asyncio.Semaphore, limit: float) -> None:
     async with sem:
         try:
             async with asyncio.timeout(limit):
-                conn.ws = await connect(
-                    spec.url,
-                    additional_headers=spec.headers,
-                    compression=None,
-                    max_size=None,
-                    ping_interval=None,
-                    open_timeout=limit,
-                    close_timeout=5,
-                )
-                conn.reader = asyncio.create_task(conn.read())
+                conn.ws = await connect(spec.url, spec.headers, conn.on_text)
+                conn.ws.on_closed = conn.on_closed
+                if spec.flavor != "hub":
+                    conn.ready.set()
                 await conn.ready.wait()
                 if conn.closed_code is not None:
                     raise ConnectionError(f"closed with {conn.closed_code} before ready")
@@ -429,8 +414,6 @@ async def _close_all(w: Worker) -> None:
         if c.ws is not None:
             with contextlib.suppress(Exception):  # closing at the end: nothing to report
                 await asyncio.wait_for(c.ws.close(), 10)
-        if c.reader is not None:
-            c.reader.cancel()
 
     sem = asyncio.Semaphore(200)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import urllib.parse
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
@@ -36,12 +37,81 @@ from realtime.rooms import RoomSocket, direct_writer, get_hub, room_database
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+BatchWrite = Callable[[list[Any]], Awaitable[Sequence[Any]]]
 
 # Not in CHANNEL_LAYERS on purpose: the consumer gets no per-socket layer channel.
 NO_LAYER_ALIAS = "room-sockets-have-no-layer-channel"
 SPECIAL_CODES = ("rate_limited", "slow_mode")
 MAX_QUEUED_ACTIONS = 200  # actions of one socket waiting for the one running
 CHAT_BATCH = 100  # queued chat.send actions of one socket posted in one transaction
+VOTE_BATCH = 500  # votes of this process's sockets on one poll cast in one transaction
+CHAT_POSTS_BATCH = 50  # sockets' chat posts in one room written in one transaction
+
+
+class Batcher:
+    """Writes of this process's sockets to one room that arrive together, run as one
+    (the votes of a room voting at once; chat posts of many senders): a write that finds
+    no batch of its kind being written starts one at once; those that arrive while it is
+    written wait and go in the next one, up to ``limit``, with one transaction for all of
+    them. In a quiet room every write runs alone and waits for nothing; in a busy one
+    the room's lock is taken once per batch instead of once per write, and the database
+    threads do not queue behind each other on it. Each write gets its own result."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]] = {}
+        self.writing: dict[Hashable, asyncio.Future[None]] = {}
+        self.batches = 0  # batches written, for tests
+
+    async def submit(self, key: Hashable, item: Any, write: BatchWrite, limit: int) -> Any:
+        """``item``'s result from ``write(items)`` (one per item, in order), or the
+        exception ``write`` raised for the whole batch."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(key, []).append((item, future))
+        if key not in self.writing:
+            self.writing[key] = asyncio.ensure_future(self._write(key, write, limit))
+        return await future
+
+    async def _write(self, key: Hashable, write: BatchWrite, limit: int) -> None:
+        try:
+            while self.waiting.get(key):
+                batch = self.waiting.pop(key)
+                if len(batch) > limit:
+                    batch, self.waiting[key] = batch[:limit], batch[limit:]
+                self.batches += 1
+                results: list[Any]
+                try:
+                    results = list(await write([item for item, _ in batch]))
+                except Exception as exc:  # the batch as a whole: every write answers it
+                    results = [exc] * len(batch)
+                for (_item, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self.writing.pop(key, None)
+            for _item, future in self.waiting.pop(key, []):
+                if not future.done():
+                    future.set_result(RuntimeError("the batch was not written"))
+
+
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def batcher() -> Batcher:
+    """This event loop's batcher (one per process; tests run on loops of their own)."""
+    loop = asyncio.get_running_loop()
+    found = _batchers.get(loop)
+    if found is None:
+        found = _batchers[loop] = Batcher()
+    return found
+
+
+def _raiser(exc: BaseException) -> Callable[[], None]:
+    def run() -> None:
+        raise exc
+
+    return run
 
 
 class AccessRevoked(Exception):
@@ -278,19 +348,19 @@ class RoomConsumer(HubConsumer):
             await self._chat_batch(batch)
 
     async def _chat_batch(self, batch: list[tuple[dict[str, Any], Any]]) -> None:
-        from workshops.room.services import ChatResult, chat_messages_post
-
         items = [
             (_arg(data, "client_id", str(ref) if ref is not None else None), _arg(data, "body"))
             for data, ref in batch
         ]
-        results: list[ChatResult | Exception]
+        results: list[Any]
         try:
-            results = list(
-                await self._run(
-                    lambda: chat_messages_post(workshop=self.workshop, user=self.user, items=items)
-                )
+            # Written together with the posts of this process's other sockets in the room.
+            outcome = await batcher().submit(
+                ("chat", self.workshop_id), (self.user, items), self._write_chats, CHAT_POSTS_BATCH
             )
+            if isinstance(outcome, Exception):
+                await self._run(_raiser(outcome))  # a member who lost access is closed
+            results = list(outcome)
         except Exception as exc:  # the whole batch: each action answers with it
             results = [exc] * len(batch)
         for (data, ref), result in zip(batch, results, strict=True):
@@ -304,6 +374,11 @@ class RoomConsumer(HubConsumer):
                 return {"id": message.pk, "seq": message.seq, "created": created}
 
             await self._run_action(answer, data, ref)
+
+    async def _write_chats(self, posts: list[Any]) -> Sequence[Any]:
+        from workshops.room.services import chat_posts
+
+        return await room_database(chat_posts)(workshop=self.workshop, posts=posts)
 
     async def _run_action(self, handler: Handler, data: dict[str, Any], ref: Any) -> None:
         async def guarded(data: dict[str, Any], ref: Any) -> dict[str, Any] | None:
@@ -473,14 +548,26 @@ class RoomConsumer(HubConsumer):
         return await self._poll_action("poll_reveal", data)
 
     async def action_poll_vote(self, data: dict[str, Any], ref: Any) -> dict[str, Any]:
-        from workshops.room.services import poll_vote_cast
+        from workshops.room.services import poll_vote_cast, poll_votes_cast
+
+        poll_id, choices = _arg(data, "poll_id"), _arg(data, "choices")
+        if isinstance(poll_id, int) and not isinstance(poll_id, bool):
+            # Cast together with the votes of this process's other sockets on the poll.
+            async def write(ballots: list[Any]) -> Sequence[Any]:
+                return await room_database(poll_votes_cast)(
+                    workshop=self.workshop, poll_id=poll_id, ballots=ballots
+                )
+
+            result = await batcher().submit(
+                ("vote", self.workshop_id, poll_id), (self.user, choices), write, VOTE_BATCH
+            )
+            if isinstance(result, Exception):
+                await self._run(_raiser(result))  # a member who lost access is closed
+            return {"poll_id": result.poll_id, "choices": result.choices}
 
         def run() -> dict[str, Any]:
             vote = poll_vote_cast(
-                workshop=self.workshop,
-                user=self.user,
-                poll_id=_arg(data, "poll_id"),
-                choices=_arg(data, "choices"),
+                workshop=self.workshop, user=self.user, poll_id=poll_id, choices=choices
             )
             return {"poll_id": vote.poll_id, "choices": vote.choices}
 

@@ -15,6 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from community.models import User
+from realtime.consumers.room import batcher
 from realtime.protocol import CloseCode
 from realtime.rooms import close_room_database
 from tests.realtime.room_support import (
@@ -688,3 +689,64 @@ async def test_session_start_and_end_reach_everyone(
     assert (await a.until("session.ended"))["data"]["status"] == "ended"
     closed = await a.act("chat.send", {"client_id": "late", "body": "bye"})
     assert closed["data"]["code"] == "invalid"
+
+
+# --- sockets' writes batched --------------------------------------------------------------
+async def _crowd(room: Workshop, n: int) -> list[User]:
+    def make() -> list[User]:
+        people = [new_member("crowd") for _ in range(n)]
+        for user in people:
+            register(room, user)
+        return people
+
+    return await database_sync_to_async(make)()
+
+
+async def test_votes_sent_together_are_cast_in_fewer_transactions_each_answered(
+    sockets: Sockets, room: Workshop, facilitator
+):
+    """Six sockets vote at once: the votes that arrive while one is written go together
+    in the next transaction; each socket gets its own reply and every vote counts."""
+    poll = await database_sync_to_async(make_poll)(room, facilitator)
+    options = await database_sync_to_async(options_of)(poll)
+    people = await _crowd(room, 6)
+    readers = [(await open_room(sockets, user, room.pk))[0] for user in people]
+    before = batcher().batches
+    for i, reader in enumerate(readers):
+        await reader.send(
+            "poll.vote", {"poll_id": poll.pk, "choices": [options[i % 3]]}, ref=f"v{i}"
+        )
+    for i, reader in enumerate(readers):
+        reply = await reader.act("sync", {"after": 0}, ref=f"s{i}")  # after the vote's reply
+        assert reply["type"] == "room.resume"
+    replies = [e for r in readers for e in r.buffer if e.get("ref", "").startswith("v")]
+    assert sorted(e["ref"] for e in replies) == [f"v{i}" for i in range(6)]
+    assert all(e["type"] == "reply" for e in replies)
+    assert await database_sync_to_async(Vote.objects.filter(poll=poll).count)() == 6
+    assert 1 <= batcher().batches - before < 6
+
+
+async def test_chat_sent_together_by_many_sockets_is_one_stream_in_order(
+    sockets: Sockets, room: Workshop, facilitator
+):
+    """Five members post at once: posts are written in fewer transactions than posts,
+    each gets its reply, and every socket sees the five messages once, in seq order."""
+    people = await _crowd(room, 5)
+    readers = [(await open_room(sockets, user, room.pk))[0] for user in people]
+    watcher, _ = await open_room(sockets, facilitator, room.pk)
+    before = batcher().batches
+    for i, reader in enumerate(readers):
+        await reader.send("chat.send", {"client_id": f"c{i}", "body": f"Hello {i}"}, ref=f"c{i}")
+    for i, reader in enumerate(readers):
+        reply = await reader.act("sync", {"after": 0}, ref=f"s{i}")
+        assert reply["type"] == "room.resume"
+    replies = [e for r in readers for e in r.buffer if e.get("ref", "").startswith("c")]
+    assert sorted(e["ref"] for e in replies) == [f"c{i}" for i in range(5)]
+    assert all(e["type"] == "reply" and e["data"]["created"] for e in replies)
+    assert sorted(e["data"]["seq"] for e in replies) == [1, 2, 3, 4, 5]
+    assert batcher().batches - before < 5
+    seen = []
+    while len(seen) < 5:
+        seen.append(await watcher.until("chat.message"))
+    assert [e["seq"] for e in seen] == [1, 2, 3, 4, 5]
+    assert [e for e in await watcher.quiet(0.5) if e["type"] == "chat.message"] == []

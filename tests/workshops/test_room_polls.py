@@ -4,7 +4,7 @@ who sees which results when."""
 import json
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from tests.workshops.test_room_support import (
     broadcasts,
@@ -12,7 +12,9 @@ from tests.workshops.test_room_support import (
     last_seq,
     make_poll,
     make_room,
+    make_user,
     option_ids,
+    register,
     room_layer,  # noqa: F401
     stream,
 )
@@ -431,3 +433,74 @@ def test_rating_voters_are_listed_per_rating() -> None:
     voters = selectors.poll_for_user(poll=poll, user=room.facilitator)["voters"]
     assert voters["5"] == [room.participant.username]
     assert voters["1"] == []
+
+
+# --- votes cast together (the room's sockets voting at once) -------------------------------
+def test_votes_cast_together_each_get_what_a_lone_vote_would_have(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """A batch of ballots: valid ones are counted, a bad choice and a removed member are
+    refused on their own, a member voting twice keeps the later choice; one dirty note."""
+    room = make_room()
+    poll = make_poll(room)
+    yes, no, unsure = option_ids(poll)
+    removed = make_user("gone")
+    register(room.workshop, removed)
+    services.room_participant_remove(
+        workshop=room.workshop, actor=room.facilitator, user_id=removed.pk
+    )
+    with broadcasts(room.workshop, django_capture_on_commit_callbacks) as sent:
+        results = services.poll_votes_cast(
+            workshop=room.workshop,
+            poll_id=poll.pk,
+            ballots=[
+                (room.participant, [yes]),
+                (room.other, [999_999]),
+                (removed, [no]),
+                (room.facilitator, [unsure]),
+                (room.participant, [no]),
+            ],
+        )
+    first, bad, refused, facilitator, again = results
+    assert isinstance(bad, ValidationError)
+    assert isinstance(refused, PermissionDenied)
+    assert (first.choices, facilitator.choices, again.choices) == ([yes], [unsure], [no])
+    assert sorted(Vote.objects.filter(poll=poll).values_list("voter_id", "choices")) == sorted(
+        [(room.participant.pk, [no]), (room.facilitator.pk, [unsure])]
+    )
+    assert [m["type"] for m in sent] == ["room.dirty"]
+    assert selectors.poll_tally(poll=poll)["counts"] == {str(yes): 0, str(no): 1, str(unsure): 1}
+
+
+def test_votes_cast_together_cost_the_same_queries_whatever_their_number(
+    django_assert_num_queries, django_assert_max_num_queries
+) -> None:
+    """Ten ballots take as many queries as two."""
+    room = make_room()
+    poll = make_poll(room)
+    yes = option_ids(poll)[0]
+    voters = [make_user("voter") for _ in range(12)]
+    for voter in voters:
+        register(room.workshop, voter)
+    with django_assert_max_num_queries(8) as two:
+        services.poll_votes_cast(
+            workshop=room.workshop, poll_id=poll.pk, ballots=[(v, [yes]) for v in voters[:2]]
+        )
+    with django_assert_num_queries(len(two.captured_queries)):
+        services.poll_votes_cast(
+            workshop=room.workshop, poll_id=poll.pk, ballots=[(v, [yes]) for v in voters[2:]]
+        )
+    assert selectors.poll_tally(poll=poll)["total_votes"] == 12
+
+
+def test_votes_cast_together_in_a_closed_poll_are_all_refused() -> None:
+    room = make_room()
+    poll = make_poll(room)
+    services.poll_close(workshop=room.workshop, actor=room.facilitator, poll_id=poll.pk)
+    with pytest.raises(ValidationError):
+        services.poll_votes_cast(
+            workshop=room.workshop,
+            poll_id=poll.pk,
+            ballots=[(room.participant, [option_ids(poll)[0]]), (room.other, [])],
+        )
+    assert not Vote.objects.filter(poll=poll).exists()

@@ -16,6 +16,7 @@ from tests.workshops.test_room_support import (
     last_seq,
     make_poll,
     make_room,
+    make_user,
     register,
     room_layer,  # noqa: F401
     say,
@@ -182,6 +183,54 @@ def test_a_batch_costs_the_same_queries_as_one_message(  # type: ignore[no-untyp
             items=[(f"b{i}", f"Batch {i}") for i in range(20)],
         )
     assert last_seq(room.workshop) == 22
+
+
+def test_posts_of_several_members_together_take_seqs_in_order_each_answered_alone(
+    settings,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
+) -> None:
+    """The chat posts of a room's sockets written together: seqs in the order given,
+    each member's retries, rate limit and mute apply to them alone, and a member who may
+    not be in the room is refused without holding up the others."""
+    settings.ROOM_CHAT_RATE = (2, 60)
+    room = make_room()
+    earlier, _ = _post(room, room.other, "Earlier", "o0")
+    muted = make_user("muted")
+    register(room.workshop, muted)
+    services.room_participant_mute(
+        workshop=room.workshop, actor=room.facilitator, user_id=muted.pk, muted=True
+    )
+    before = last_seq(room.workshop)
+    with broadcasts(room.workshop, django_capture_on_commit_callbacks) as sent:
+        outcome = services.chat_posts(
+            workshop=room.workshop,
+            posts=[
+                (room.participant, [("p1", "One"), ("p2", "Two"), ("p3", "Three")]),
+                (room.outsider, [("x1", "Let me in")]),
+                (room.other, [("o0", "retry"), ("o1", "Other")]),
+                (muted, [("m1", "Hush")]),
+                (room.facilitator, [("f1", "Welcome")]),
+            ],
+        )
+    participant, outsider, other, hushed, facilitator = outcome
+    assert isinstance(outsider, PermissionDenied)
+    assert isinstance(participant, list)
+    assert isinstance(other, list)
+    assert isinstance(hushed, list)
+    assert isinstance(facilitator, list)
+    one, two, three = participant
+    assert isinstance(one, tuple)
+    assert isinstance(two, tuple)
+    assert _code(three) == "rate_limited"  # type: ignore[arg-type]
+    assert other[0] == (earlier, False)
+    assert isinstance(other[1], tuple)
+    assert other[1][1] is True
+    assert isinstance(hushed[0], PermissionDenied)
+    assert isinstance(facilitator[0], tuple)
+    new = [one[0], two[0], other[1][0], facilitator[0][0]]
+    assert [m.seq for m in new] == [before + 1, before + 2, before + 3, before + 4]
+    assert [f["data"]["id"] for f in _frames(sent)] == [m.pk for m in new]
+    assert last_seq(room.workshop) == before + 4
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,7 @@ from workshops.models import (
 from workshops.room.selectors import (
     RoomAccess,
     access_check,
+    access_check_many,
     chat_message_data,
     iso,
     poll_public,
@@ -318,53 +319,114 @@ def chat_messages_post(
     A refusal of the member themselves (no longer allowed in the room) raises for the
     whole batch. A retry returns the original, also when the two race: the existing
     messages are read under the room's lock, which every post takes."""
-    results: list[ChatResult | None] = [None] * len(items)
-    cleaned: list[tuple[int, str, str]] = []
-    for i, (client_id, body) in enumerate(items):
-        try:
-            cleaned.append((i, _client_id(client_id), _chat_body(body)))
-        except ValidationError as exc:
-            results[i] = exc
-    if cleaned:
+    (result,) = chat_posts(workshop=workshop, posts=[(user, items)])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def chat_posts(
+    *, workshop: Workshop, posts: Sequence[tuple[Any, Sequence[tuple[Any, Any]]]]
+) -> list[list[ChatResult] | PermissionDenied]:
+    """``chat_messages_post`` for several members at once, ``(user, items)`` each, in one
+    transaction under one hold of the room's lock (the posts of a room's sockets that
+    arrive together): each post gets its list of results, or the PermissionDenied that
+    refused its member. Messages get their seqs in the order given."""
+    outcome: list[list[ChatResult | None] | PermissionDenied] = []
+    # Checked and rendered before the room's lock is taken: the lock serialises every
+    # post in the room, so it is held only for the database work.
+    cleaned: list[list[tuple[int, str, str, str]]] = []
+    for _user, items in posts:
+        results: list[ChatResult | None] = [None] * len(items)
+        good: list[tuple[int, str, str, str]] = []
+        for i, (client_id, body) in enumerate(items):
+            try:
+                cid, text = _client_id(client_id), _chat_body(body)
+                good.append((i, cid, text, str(render_markdown(text, lite=True))))
+            except ValidationError as exc:
+                results[i] = exc
+        outcome.append(results)
+        cleaned.append(good)
+    if any(cleaned):
         with transaction.atomic():
-            locked = _lock(workshop, user)
-            access = access_check(workshop=locked, user=user)
-            posted = {
-                message.client_id: message
-                for message in ChatMessage.objects.filter(
-                    workshop=locked, author=user, client_id__in={c for _, c, _ in cleaned}
-                ).select_related("author__profile")
-            }
-            new: list[ChatMessage] = []
-            last_at: list[Any] = []  # slow mode: the member's last message time, read once
-            for i, client_id, body in cleaned:
-                if client_id in posted:  # a retry (or the same id twice in this batch)
-                    results[i] = (posted[client_id], False)
-                    continue
+            if len(posts) == 1:  # one statement locks the room and loads the access
+                locked = _lock(workshop, posts[0][0])
+                accesses: list[RoomAccess | PermissionDenied] = []
                 try:
-                    _chat_allowed(locked, access, user, last_at)
-                except (ValidationError, PermissionDenied) as exc:
-                    results[i] = exc
+                    accesses.append(access_check(workshop=locked, user=posts[0][0]))
+                except PermissionDenied as exc:
+                    accesses.append(exc)
+            else:
+                locked = _lock(workshop)
+                accesses = access_check_many(workshop=locked, users=[u for u, _ in posts])
+            client_ids = {c for good in cleaned for _, c, _, _ in good}
+            authors = {user.pk for (user, _), good in zip(posts, cleaned, strict=True) if good}
+            posted = _posted(locked.pk, authors, client_ids)
+            new: list[ChatMessage] = []
+            last_at: dict[int, list[Any]] = {}  # slow mode: each member's last message time
+            for k, ((user, _items), good) in enumerate(zip(posts, cleaned, strict=True)):
+                access = accesses[k]
+                if isinstance(access, PermissionDenied):
+                    outcome[k] = access
                     continue
-                message = ChatMessage(
-                    workshop=locked,
-                    author=user,
-                    client_id=client_id,
-                    body=body,
-                    body_html=str(render_markdown(body, lite=True)),
-                    seq=locked.last_seq + 1 + len(new),
-                )
-                new.append(message)
-                posted[client_id] = message
-                results[i] = (message, True)
-                last_at[:] = [timezone.now()]
+                answers = outcome[k]
+                assert isinstance(answers, list)
+                for i, client_id, body, html in good:
+                    twin = posted.get((user.pk, client_id))
+                    if twin is not None:  # a retry (or the same id twice in this batch)
+                        answers[i] = (twin, False)
+                        continue
+                    member_last = last_at.setdefault(user.pk, [])
+                    try:
+                        _chat_allowed(locked, access, user, member_last)
+                    except (ValidationError, PermissionDenied) as exc:
+                        answers[i] = exc
+                        continue
+                    message = ChatMessage(
+                        workshop=locked,
+                        author=user,
+                        client_id=client_id,
+                        body=body,
+                        body_html=html,
+                        seq=locked.last_seq + 1 + len(new),
+                    )
+                    new.append(message)
+                    posted[(user.pk, client_id)] = message
+                    answers[i] = (message, True)
+                    member_last[:] = [timezone.now()]
             if new:
                 # No savepoint: a twin with the same client id cannot insert meanwhile
                 # (it waits for the lock held here, then finds this one).
                 ChatMessage.objects.bulk_create(new)
                 _append_many(locked, [("chat.message", chat_message_data(m)) for m in new])
         _sync(workshop, locked)
-    return [r for r in results if r is not None]
+    return [
+        r if isinstance(r, PermissionDenied) else [x for x in r if x is not None] for r in outcome
+    ]
+
+
+def _posted(
+    workshop_id: int, authors: set[int], client_ids: set[str]
+) -> dict[tuple[int, str], ChatMessage]:
+    """The messages already posted with these client ids (retries), by (author, client
+    id). Almost always none: the check is one plain statement (building the ORM query
+    cost more than running it), and only messages found are loaded as models."""
+    if not authors or not client_ids:
+        return {}
+    table = connection.ops.quote_name(ChatMessage._meta.db_table)
+    sql = (
+        f"SELECT id, author_id FROM {table} WHERE workshop_id = %s "  # noqa: S608
+        f"AND client_id IN ({', '.join(['%s'] * len(client_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workshop_id, *client_ids])
+        found = [pk for pk, author_id in cursor.fetchall() if author_id in authors]
+    if not found:
+        return {}
+    return {
+        (message.author_id, message.client_id): message
+        for message in ChatMessage.objects.filter(pk__in=found).select_related("author__profile")
+    }
 
 
 def _chat_allowed(locked: Workshop, access: RoomAccess, user: Any, last_at: list[Any]) -> None:
@@ -714,22 +776,64 @@ def poll_vote_cast(*, workshop: Workshop, user: Any, poll_id: int, choices: list
     """Vote in an open poll, or change one's vote while it is open (one vote per member:
     a database constraint guarantees it). Tallies are snapshots: the room is told that
     the poll changed and the hub sends them throttled."""
+    (result,) = poll_votes_cast(workshop=workshop, poll_id=poll_id, ballots=[(user, choices)])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+VoteResult = Vote | ValidationError | PermissionDenied
+
+
+def poll_votes_cast(
+    *, workshop: Workshop, poll_id: int, ballots: Sequence[tuple[Any, Any]]
+) -> list[VoteResult]:
+    """Several members' votes in one poll, ``(user, choices)`` each, in one transaction
+    (a room's sockets' votes that arrive together): each gets its Vote or the error that
+    refused it (PermissionDenied, ValidationError), as ``poll_vote_cast`` would have, one
+    after the other. A refusal that concerns the poll (unknown, not open) raises for the
+    whole batch. A member voting twice in one batch ends with the later choice."""
     poll_id = _int(poll_id, "poll_id")
-    fresh = workshop_with_access(workshop.pk, user)
-    access_check(workshop=fresh, user=user)
+    results: list[VoteResult | None] = [None] * len(ballots)
+    if len(ballots) == 1:  # one statement loads the workshop with the member's access
+        fresh = workshop_with_access(workshop.pk, ballots[0][0])
+        accesses: list[RoomAccess | PermissionDenied] = []
+        try:
+            accesses.append(access_check(workshop=fresh, user=ballots[0][0]))
+        except PermissionDenied as exc:
+            accesses.append(exc)
+    else:
+        fresh = Workshop.objects.get(pk=workshop.pk)
+        accesses = access_check_many(workshop=fresh, users=[user for user, _ in ballots])
+    for i, access in enumerate(accesses):
+        if isinstance(access, PermissionDenied):
+            results[i] = access
+    if all(r is not None for r in results):
+        return [r for r in results if r is not None]
     with transaction.atomic():
         poll = _poll_for_vote(fresh, poll_id)
         if poll.status != PollStatus.OPEN:
             raise ValidationError({"poll_id": _("This poll is not open for votes.")})
-        values = _choices(poll, choices)
-        # One statement, safe against a twin of this vote racing it: insert the vote or,
-        # when the member has one, change its choices (votes of the poll do not wait
-        # for each other).
-        (vote,) = Vote.objects.bulk_create(
-            [Vote(poll=poll, voter=user, choices=values)],
-            update_conflicts=True,
-            unique_fields=["poll", "voter"],
-            update_fields=["choices", "cast_at"],
-        )
-        events.room_dirty(workshop_id=fresh.pk, what="poll", poll_id=poll.pk)
-    return vote
+        latest: dict[int, Vote] = {}  # voter -> their last vote in this batch
+        for i, (user, choices) in enumerate(ballots):
+            if results[i] is not None:
+                continue
+            try:
+                values = _choices(poll, choices)
+            except ValidationError as exc:
+                results[i] = exc
+                continue
+            vote = Vote(poll=poll, voter=user, choices=values)
+            results[i] = latest[user.pk] = vote
+        if latest:
+            # One statement, safe against a twin of these votes racing it: insert each
+            # vote or, when the member has one, change its choices (votes of the poll
+            # do not wait for each other).
+            Vote.objects.bulk_create(
+                list(latest.values()),
+                update_conflicts=True,
+                unique_fields=["poll", "voter"],
+                update_fields=["choices", "cast_at"],
+            )
+            events.room_dirty(workshop_id=fresh.pk, what="poll", poll_id=poll.pk)
+    return [r for r in results if r is not None]
