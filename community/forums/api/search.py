@@ -101,7 +101,7 @@ def _hit_data(hit: SearchHit) -> dict[str, Any]:
             "is_solved": topic.is_solved,
             "reply_count": topic.reply_count,
             "category": {"slug": topic.category.slug, "name": topic.category.name},
-            "tags": [skill.slug for skill in topic.skills.all()],
+            "tags": [skill.slug for skill in hit.skills],
         },
         "post": {
             "id": post.pk,

@@ -13,6 +13,14 @@ vector of every row it ranks, so a very common word would make a search cost gro
 the forum: at most the newest ``RANK_CANDIDATES`` (2,000) matching posts are ranked;
 the count of results stays exact.
 
+PostgreSQL searches the search documents (migrations 0003, 0004): one narrow row per
+findable post, kept by triggers, with the vector and what search filters and ranks on
+(topic, category, topic liveness, author, date, accepted and verified flags). Counting
+the topics of 32,000 matching posts through the posts table meant reading nearly all of
+its 1.5 KB rows; the documents are a third of the size and need no join for visibility.
+A search is two queries over them: one pass through the GIN index for the exact
+count and the ranking candidates, then the ranking of the candidates and the page.
+
 SQLite (the embedded default) has no full-text index: every term must appear in the
 post (``icontains``), quoted phrases count as one term and ``-word`` excludes; the score
 counts term occurrences, plus 5 per term in the topic title, with the same boosts. The
@@ -30,7 +38,8 @@ queue), and deleted ones never.
 Results come grouped by topic (each topic once, with its best-matching post) or one per
 post. ``forum_search`` returns a lazy sequence with ``count()`` and slicing, so Django's
 ``Paginator`` and DRF's pagination page it: a page costs a count, the page's ids and
-one fetch of those posts (plus one for the topics' tags), whatever the number of hits.
+one fetch of those posts with their topics and tags (SQLite: plus one for the tags),
+whatever the number of hits.
 """
 
 import datetime as dt
@@ -50,7 +59,6 @@ from django.db.models import (
     Value,
     When,
     Window,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Length, Lower, Replace, RowNumber
 from django.utils import timezone
@@ -115,6 +123,7 @@ class SearchHit:
     rank: float
     excerpt_html: SafeString
     title_html: SafeString
+    skills: list[Skill]  # the topic's tags, in catalogue order
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -464,8 +473,8 @@ class SearchResults:
 
     PostgreSQL: ``count()`` runs the match query (count and ranking candidates in one
     pass) and a slice ranks the candidates and fetches its page, so a page costs two
-    queries over the search documents whatever the number of hits, plus the page's posts
-    and their topics' tags."""
+    queries over the search documents whatever the number of hits, plus one for the
+    page's posts with their topics, authors and tags."""
 
     def __init__(self, *, viewer: access.Viewer, params: SearchParams) -> None:
         self.viewer = viewer
@@ -535,6 +544,7 @@ class SearchResults:
                     rank=float(rank or 0),
                     excerpt_html=text_excerpt(_body_without_title(post), terms),
                     title_html=marked_html(_mark_terms(post.topic.title, terms)),
+                    skills=list(post.topic.skills.all()),
                 )
             )
         return hits
@@ -545,6 +555,26 @@ def _headline_options(**options: Any) -> str:
         connection.ops.compose_sql(f"{name}=%s", [value])  # type: ignore[attr-defined]
         for name, value in options.items()
     )
+
+
+_HEADLINES: dict[str, str] = {}  # ts_headline options, composed once
+
+
+def _headline(kind: str) -> str:
+    if kind not in _HEADLINES:
+        marks = {"StartSel": MARK_OPEN, "StopSel": MARK_CLOSE}
+        if kind == "title":
+            _HEADLINES[kind] = _headline_options(**marks, HighlightAll=True)
+        else:
+            _HEADLINES[kind] = _headline_options(
+                **marks,
+                MaxWords=40,
+                MinWords=15,
+                ShortWord=2,
+                MaxFragments=2,
+                FragmentDelimiter=" … ",
+            )
+    return _HEADLINES[kind]
 
 
 def _loaded(model: Any, **values: Any) -> Any:
@@ -558,8 +588,8 @@ def _pg_hits(params: SearchParams, rows: list[tuple[int, float]]) -> list[Search
     """The page's posts with what the page and the API show of them, in one query:
     excerpts and titles from ``ts_headline`` (the opening post's first line is the
     title, left out of its excerpt), the topic, its category, the author and their
-    display name; then the topics' tags (one more query). Models are built from the
-    rows with only those fields loaded (another field would be read on access)."""
+    display name, the topic's tags. Models are built from the rows with only those
+    fields loaded (another field would be read on access)."""
     body = (
         "CASE WHEN p.number = 1 THEN substr(p.body_text, strpos(p.body_text, E'\\n') + 1) "
         "ELSE p.body_text END"
@@ -570,31 +600,25 @@ def _pg_hits(params: SearchParams, rows: list[tuple[int, float]]) -> list[Search
         f"ts_headline({config}, {body}, {_TSQUERY}, %s), "
         f"ts_headline({config}, t.title, {_TSQUERY}, %s), "
         "t.slug, t.title, t.kind, t.accepted_post_id, t.reply_count, t.category_id, "
-        "c.slug, c.name, u.username, pr.display_name "
+        "c.slug, c.name, u.username, pr.display_name, "
+        "(SELECT coalesce(json_agg(json_build_array(s.id, s.slug, s.name)"
+        " ORDER BY a.position, s.position, s.name), '[]') "
+        " FROM forums_topicskill ts JOIN community_skill s ON s.id = ts.skill_id"
+        " JOIN community_competencyarea a ON a.id = s.area_id WHERE ts.topic_id = t.id) "
         "FROM forums_post p JOIN forums_topic t ON t.id = p.topic_id "
         "JOIN forums_category c ON c.id = t.category_id "
         "JOIN community_user u ON u.id = p.author_id "
         "LEFT JOIN community_profile pr ON pr.user_id = u.id "
         "WHERE p.id = ANY(%s)"
     )
-    excerpt_options = _headline_options(
-        StartSel=MARK_OPEN,
-        StopSel=MARK_CLOSE,
-        MaxWords=40,
-        MinWords=15,
-        ShortWord=2,
-        MaxFragments=2,
-        FragmentDelimiter=" … ",
-    )
-    title_options = _headline_options(StartSel=MARK_OPEN, StopSel=MARK_CLOSE, HighlightAll=True)
     ids = [pk for pk, _rank in rows]
-    values: list[Any] = [params.q, excerpt_options, params.q, title_options, ids]
+    values: list[Any] = [params.q, _headline("body"), params.q, _headline("title"), ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         fetched = cursor.fetchall()
     topics: dict[int, Topic] = {}
     categories: dict[int, Category] = {}
-    found: dict[int, tuple[Post, str, str]] = {}
+    found: dict[int, tuple[Post, str, str, list[Skill]]] = {}
     for row in fetched:
         (pk, number, created_at, verified_at, author_id, topic_id, excerpt, title) = row[:8]
         post = _loaded(
@@ -632,13 +656,13 @@ def _pg_hits(params: SearchParams, rows: list[tuple[int, float]]) -> list[Search
         else:
             author.profile = _loaded(Profile, user_id=author_id, display_name=row[17])
         post.author = author
-        found[pk] = (post, excerpt, title)
-    prefetch_related_objects(list(topics.values()), "skills")
+        skills = [_loaded(Skill, id=i, slug=slug, name=name) for i, slug, name in row[18]]
+        found[pk] = (post, excerpt, title, skills)
     hits = []
     for pk, rank in rows:
         if pk not in found:  # deleted between the two queries
             continue
-        post, excerpt, title = found[pk]
+        post, excerpt, title, skills = found[pk]
         hits.append(
             SearchHit(
                 post=post,
@@ -646,6 +670,7 @@ def _pg_hits(params: SearchParams, rows: list[tuple[int, float]]) -> list[Search
                 rank=float(rank or 0),
                 excerpt_html=marked_html(excerpt),
                 title_html=marked_html(title),
+                skills=skills,
             )
         )
     return hits

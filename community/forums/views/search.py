@@ -132,7 +132,7 @@ class _HitRenderer:
         marks = self.accepted if post.pk == topic.accepted_post_id else ""
         if post.expert_verified_at:
             marks += self.verified
-        skills = list(topic.skills.all())
+        skills = hit.skills
         tags = ""
         if skills:
             items = "".join(
