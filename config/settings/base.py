@@ -221,6 +221,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # --- Security ------------------------------------------------------------------------
+# Sessions are read from the cache (Redis in production) and written through to the
+# database: a signed-in page costs one query fewer, and nothing is lost if the cache is.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
