@@ -226,3 +226,31 @@ def test_search_documents_follow_bulk_inserts_and_truncate() -> None:
         cursor.execute("TRUNCATE forums_post CASCADE")
         cursor.execute(f"SELECT count(*) FROM {DOC_TABLE}")  # noqa: S608 - constant
         assert cursor.fetchone()[0] == 0
+
+
+def test_a_page_is_two_queries_with_the_window_and_other_slices_still_work(
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    """With the page it will ask for, the search counts and ranks it in one statement,
+    then fetches its posts; another slice of the same search gives what a search without
+    a window gives."""
+    from community.forums.selectors.search import page_window
+
+    viewer = make_member().user
+    for i in range(7):
+        make_topic(title=f"Resin cleaning cycle {i}", body="Cleaning in place with NaOH.")
+    params = search_params_clean(viewer=viewer, data={"q": "resin cleaning", "group": "post"})
+    plain = forum_search(viewer=viewer, params=params)
+    expected = [hit.post.pk for hit in plain[0:7]]
+    assert len(expected) == 7
+    assert page_window("2", 3) == (3, 6)
+    assert page_window("x", 3) == page_window("0", 3) == (0, 3)
+    windowed = forum_search(viewer=viewer, params=params, window=page_window("2", 3))
+    with django_assert_num_queries(2):
+        assert windowed.count() == 7
+        assert [hit.post.pk for hit in windowed[3:6]] == expected[3:6]
+    assert [hit.post.pk for hit in windowed[0:3]] == expected[0:3]  # not the window
+    empty = search_params_clean(viewer=viewer, data={"q": "centrifuge"})
+    nothing = forum_search(viewer=viewer, params=empty, window=(0, 20))
+    assert nothing.count() == 0
+    assert nothing[0:20] == []

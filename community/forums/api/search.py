@@ -14,10 +14,12 @@ from community.forums.models import TopicKind
 from community.forums.selectors.search import (
     GROUPS,
     ORDERS,
+    PAGE_SIZE,
     QUERY_MAX,
     STATUSES,
     SearchHit,
     forum_search,
+    page_window,
     search_params_clean,
 )
 from config.api import error_responses
@@ -134,7 +136,9 @@ class SearchView(GenericAPIView[Any]):
     )
     def get(self, request: Request) -> Response:
         params = search_params_clean(viewer=request.user, data=request.query_params)
-        results = forum_search(viewer=request.user, params=params)
+        size = getattr(self.paginator, "page_size", None) or PAGE_SIZE
+        window = page_window(request.query_params.get("page") or 1, size)
+        results = forum_search(viewer=request.user, params=params, window=window)
         page = self.paginate_queryset(results) or []  # type: ignore[arg-type]
         data = SearchHitSerializer([_hit_data(hit) for hit in page], many=True).data
         return self.get_paginated_response(data)

@@ -163,11 +163,14 @@ CREATE = [
     )
     EXECUTE FUNCTION {TABLE}_topic()
     """,
-    # the posts already there, then the indexes (faster than keeping them during the copy)
+    # the posts already there in id order (new ones are appended, so the newest posts,
+    # the ranking candidates, sit together), then the indexes (faster than keeping them
+    # during the copy)
     f"""
     INSERT INTO {TABLE} ({COLUMNS})
     SELECT {_row("p")} FROM forums_post p JOIN forums_topic t ON t.id = p.topic_id
     WHERE NOT p.is_deleted AND NOT p.is_hidden
+    ORDER BY p.id
     """,
     f"CREATE INDEX {INDEX} ON {TABLE} USING gin (search_vector)",
     f"CREATE INDEX {TOPIC_INDEX} ON {TABLE} (topic_id)",

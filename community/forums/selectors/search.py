@@ -428,15 +428,17 @@ def _match_sql(viewer: access.Viewer, params: SearchParams) -> tuple[str, list[A
     where, values = _doc_where(viewer, params)
     counted = "count(DISTINCT d.topic_id)" if params.group == "topic" else "count(*)"
     newest = "(array_agg(d.post_id ORDER BY d.post_id DESC))[1:%s]"
-    sql = f"SELECT {counted}, {newest} FROM {DOC_TABLE} d WHERE {where}"  # noqa: S608
+    sql = f"SELECT {counted} AS n, {newest} AS ids FROM {DOC_TABLE} d WHERE {where}"  # noqa: S608
     return sql, [RANK_CANDIDATES, *values]
 
 
 def _page_sql(
-    params: SearchParams, candidates: list[int], start: int, stop: int | None
+    params: SearchParams, start: int, stop: int | None, *, ids: str = "%s"
 ) -> tuple[str, list[Any]]:
     """Rank the candidates (``ts_rank`` with the boosts; each topic's best post when
-    grouped) and return one page of (post id, rank)."""
+    grouped) and return one page of (post id, rank, position). ``ids`` is the SQL of
+    the candidates' id array: a parameter (given after the query text's one) or a
+    column of the match query."""
     score = (
         f"ts_rank(d.search_vector, {_TSQUERY}, 1) * CASE"
         f" WHEN d.is_accepted THEN {ACCEPTED_BOOST}"
@@ -448,13 +450,32 @@ def _page_sql(
         order = "created_at DESC, post_id DESC"
     ranked = (
         f"SELECT d.post_id, d.topic_id, d.created_at, {score} AS score "  # noqa: S608
-        f"FROM {DOC_TABLE} d WHERE d.post_id = ANY(%s)"
+        f"FROM {DOC_TABLE} d WHERE d.post_id = ANY({ids})"
     )
     if params.group == "topic":
         ranked = f"SELECT DISTINCT ON (topic_id) * FROM ({ranked}) r ORDER BY topic_id, {order}"  # noqa: S608
-    sql = f"SELECT post_id, score FROM ({ranked}) best ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+    sql = (
+        f"SELECT post_id, score, row_number() OVER (ORDER BY {order}) AS pos "  # noqa: S608
+        f"FROM ({ranked}) best ORDER BY {order} LIMIT %s OFFSET %s"
+    )
     limit = None if stop is None else max(0, stop - start)
-    return sql, [params.q, candidates, limit, start]
+    return sql, [params.q, limit, start]
+
+
+def _count_and_page_sql(
+    viewer: access.Viewer, params: SearchParams, start: int, stop: int
+) -> tuple[str, list[Any]]:
+    """The match query and the ranking of one page in one statement (one round trip, and
+    the candidates' ids never leave the server): rows of (count, post id, rank), one row
+    with no post when the page is empty."""
+    match_sql, match_values = _match_sql(viewer, params)
+    page_sql, page_values = _page_sql(params, start, stop, ids="m.ids")
+    sql = (
+        f"WITH m AS MATERIALIZED ({match_sql}) "  # noqa: S608
+        f"SELECT m.n, p.post_id, p.score FROM m LEFT JOIN LATERAL ({page_sql}) p ON true "
+        "ORDER BY p.pos"
+    )
+    return sql, [*match_values, *page_values]
 
 
 def search_plan(*, viewer: access.Viewer, params: SearchParams, analyze: bool = False) -> str:
@@ -471,25 +492,31 @@ def search_plan(*, viewer: access.Viewer, params: SearchParams, analyze: bool = 
 class SearchResults:
     """The hits of one search, lazily: ``count()`` and slices of ``SearchHit``.
 
-    PostgreSQL: ``count()`` runs the match query (count and ranking candidates in one
-    pass) and a slice ranks the candidates and fetches its page, so a page costs two
-    queries over the search documents whatever the number of hits, plus one for the
-    page's posts with their topics, authors and tags."""
+    PostgreSQL: with a ``window`` (the slice the caller will ask for, e.g. the requested
+    page), ``count()`` counts and ranks that page in one statement, and the slice only
+    fetches its posts: a page is two queries whatever the number of hits. Without one,
+    or for another slice, ``count()`` runs the match query (count and ranking candidates
+    in one pass) and a slice ranks the candidates and returns its page (one query more).
+    """
 
-    def __init__(self, *, viewer: access.Viewer, params: SearchParams) -> None:
+    def __init__(
+        self,
+        *,
+        viewer: access.Viewer,
+        params: SearchParams,
+        window: tuple[int, int] | None = None,
+    ) -> None:
         self.viewer = viewer
         self.params = params
+        self.window = window
         self._count: int | None = None
-        self._candidates: list[int] = []
+        self._candidates: list[int] | None = None
+        self._pages: dict[tuple[int, int | None], list[tuple[int, float]]] = {}
 
     def count(self) -> int:
         if self._count is None:
             if uses_postgres():
-                sql, values = _match_sql(self.viewer, self.params)
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, values)
-                    count, candidates = cursor.fetchone()
-                self._count, self._candidates = count, list(candidates or [])
+                self._count = self._pg_count()
                 return self._count
             posts = _matching(self.viewer, self.params, ranked=False)
             if self.params.group == "topic":
@@ -497,6 +524,35 @@ class SearchResults:
             else:
                 self._count = posts.count()
         return self._count
+
+    def _pg_count(self) -> int:
+        with connection.cursor() as cursor:
+            if self.window is not None:
+                start, stop = self.window
+                cursor.execute(*_count_and_page_sql(self.viewer, self.params, start, stop))
+                fetched = cursor.fetchall()
+                self._pages[start, stop] = [
+                    (int(pk), float(rank)) for _n, pk, rank in fetched if pk is not None
+                ]
+                return int(fetched[0][0])
+            cursor.execute(*_match_sql(self.viewer, self.params))
+            count, candidates = cursor.fetchone()
+        self._candidates = list(candidates or [])
+        return int(count)
+
+    def _pg_page(self, start: int, stop: int | None) -> list[tuple[int, float]]:
+        if (start, stop) in self._pages:
+            return self._pages[start, stop]
+        if self._candidates is None:  # counted with another window: collect them now
+            with connection.cursor() as cursor:
+                cursor.execute(*_match_sql(self.viewer, self.params))
+                self._candidates = list(cursor.fetchone()[1] or [])
+        if not self._candidates or (stop is not None and stop <= start):
+            return []
+        sql, (q, *rest) = _page_sql(self.params, start, stop)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [q, self._candidates, *rest])
+            return [(int(pk), float(rank)) for pk, rank, _pos in cursor.fetchall()]
 
     def __len__(self) -> int:
         return self.count()
@@ -506,14 +562,7 @@ class SearchResults:
             raise TypeError("SearchResults supports slices only")
         if uses_postgres():
             self.count()
-            start, stop = key.start or 0, key.stop
-            if not self._candidates or (stop is not None and stop <= start):
-                return []
-            sql, values = _page_sql(self.params, self._candidates, start, stop)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, values)
-                rows = [(int(pk), float(rank)) for pk, rank in cursor.fetchall()]
-            return self._hits(rows)
+            return self._hits(self._pg_page(key.start or 0, key.stop))
         ordered = _ordered(_matching(self.viewer, self.params), self.params)
         rows = list(ordered.values_list("pk", "rank")[key])  # type: ignore[misc]
         return self._hits(rows)
@@ -676,6 +725,19 @@ def _pg_hits(params: SearchParams, rows: list[tuple[int, float]]) -> list[Search
     return hits
 
 
-def forum_search(*, viewer: access.Viewer, params: SearchParams) -> SearchResults:
-    """Search the posts ``viewer`` may read (see the module docstring)."""
-    return SearchResults(viewer=viewer, params=params)
+def forum_search(
+    *, viewer: access.Viewer, params: SearchParams, window: tuple[int, int] | None = None
+) -> SearchResults:
+    """Search the posts ``viewer`` may read (see the module docstring). ``window``: the
+    slice the caller will ask for first, fetched with the count (PostgreSQL)."""
+    return SearchResults(viewer=viewer, params=params, window=window)
+
+
+def page_window(page: object, size: int = PAGE_SIZE) -> tuple[int, int]:
+    """The slice of the requested page (a query-string value; page 1 when unusable),
+    as ``Paginator`` will ask for it when the page exists."""
+    try:
+        number = max(1, int(str(page)))
+    except ValueError:
+        number = 1
+    return (number - 1) * size, number * size

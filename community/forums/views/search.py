@@ -31,6 +31,7 @@ from community.forums.selectors.search import (
     QUERY_MAX,
     SearchHit,
     forum_search,
+    page_window,
     search_params_clean,
 )
 from community.models import Skill
@@ -189,7 +190,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
             context["errors"] = exc.message_dict
             status = 400
         else:
-            results = forum_search(viewer=request.user, params=params)
+            window = page_window(request.GET.get("page") or 1)
+            results = forum_search(viewer=request.user, params=params, window=window)
             context["params"] = params
             paginator: Paginator[Any] = Paginator(results, PAGE_SIZE)  # type: ignore[arg-type]
             page_obj = paginator.get_page(request.GET.get("page"))
