@@ -370,3 +370,30 @@ def test_page_and_api_run_a_constant_number_of_queries(
         response = client.get(API, {"q": "deviation", "tag": "deviation-investigation-and-capa"})
     assert response.status_code == 200
     assert response.json()["count"] == topics
+
+
+def test_tag_options_come_from_a_cached_catalogue(client) -> None:  # type: ignore[no-untyped-def]
+    """The form's tag list is the active skills, grouped by area, with the chosen one
+    selected; it is cached for a few minutes (the catalogue rarely changes), so a second
+    page does not read the skills again and a new skill shows once the entry expires."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.html import escape
+
+    from community.forums.views.search import TAG_CACHE_KEY
+    from community.models import Skill
+
+    skill = Skill.objects.filter(is_active=True).select_related("area").first()
+    assert skill is not None
+    page = client.get(URL, {"q": "anything", "tag": skill.slug}).content.decode()
+    assert f'<optgroup label="{escape(skill.area.name)}">' in page
+    assert f'<option value="{skill.slug}" selected>' in page
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(URL)
+    assert not [q for q in ctx.captured_queries if "community_skill" in q["sql"]]
+    Skill.objects.create(area=skill.area, slug="brand-new-skill", name="Brand new skill")
+    assert "brand-new-skill" not in client.get(URL).content.decode()
+    cache.delete(TAG_CACHE_KEY)
+    page = client.get(URL).content.decode()
+    assert '<option value="brand-new-skill">Brand new skill</option>' in page

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -63,11 +64,25 @@ def _category_options(viewer: access.Viewer, selected: str) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every value is escaped in _option
 
 
+TAG_CACHE_KEY = "forums:search:tag-options"
+TAG_CACHE_SECONDS = 300  # a new or renamed skill shows in the form within five minutes
+
+
+def _tag_rows() -> list[tuple[str, str, str]]:
+    """(area, slug, name) of the active skills, in catalogue order: the same for every
+    viewer and rarely changed, so cached for a few minutes."""
+    rows = cache.get(TAG_CACHE_KEY)
+    if rows is None:
+        skills = Skill.objects.filter(is_active=True)
+        rows = list(skills.values_list("area__name", "slug", "name"))
+        cache.set(TAG_CACHE_KEY, rows, TAG_CACHE_SECONDS)
+    return list(rows)
+
+
 def _tag_options(selected: str) -> SafeString:
     """The active skills as ``<option>``s in one ``<optgroup>`` per competency area."""
     groups: dict[str, list[str]] = {}
-    rows = Skill.objects.filter(is_active=True).values_list("area__name", "slug", "name")
-    for area, slug, name in rows:
+    for area, slug, name in _tag_rows():
         groups.setdefault(area, []).append(_option(slug, name, selected))
     return mark_safe(  # noqa: S308 - every value is escaped here and in _option
         "".join(
