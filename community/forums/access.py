@@ -25,10 +25,10 @@ def is_moderator(user: Viewer) -> bool:
     return bool(cached)
 
 
-def _holds_moderate(uid: Any) -> bool:
-    """Whether member ``uid`` holds ``community.moderate_community``, directly or through
-    a group: ``has_perm`` of the model backend in one query (``has_perm`` itself loads
-    every permission of the member and of their groups: two)."""
+def _moderate_permission(uid: Any) -> QuerySet[Permission]:
+    """``community.moderate_community`` if member ``uid`` holds it, directly or through a
+    group (else nothing): ``has_perm`` of the model backend as one query, where
+    ``has_perm`` itself loads every permission of the member and of their groups (two)."""
     held = Permission.objects.filter(
         codename="moderate_community", content_type__app_label="community"
     )
@@ -37,7 +37,27 @@ def _holds_moderate(uid: Any) -> bool:
         | Exists(
             Group.permissions.through.objects.filter(permission=OuterRef("pk"), group__user=uid)
         )
-    ).exists()
+    )
+
+
+def _holds_moderate(uid: Any) -> bool:
+    return _moderate_permission(uid).exists()
+
+
+def moderator_subquery(user: Viewer) -> Exists:
+    """An expression for an annotation: whether ``user`` holds the moderators'
+    permission. A page that loads something anyway (the topic page) asks it along and
+    passes the answer to ``moderator_known``, which saves ``is_moderator`` its query."""
+    return Exists(_moderate_permission(user.pk))
+
+
+def moderator_known(user: Viewer, holds: bool) -> None:
+    """Remember what ``moderator_subquery`` found for ``user`` (for ``is_moderator``)."""
+    if (
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "_forum_is_moderator", None) is None
+    ):
+        setattr(user, "_forum_is_moderator", bool(user.is_active and (user.is_superuser or holds)))  # noqa: B010
 
 
 def member_roles(user: Viewer) -> set[str]:

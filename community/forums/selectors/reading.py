@@ -289,9 +289,10 @@ def topic_get_for_user(
     """The topic with its category (and parent) and skills, or Http404 when it does not
     exist, is deleted or ``user`` may not read it. With ``merged=True`` a topic merged
     into another is returned too (the caller redirects to ``merged_into``). With
-    ``reader_state=True`` (the topic page) the member's read position, watch level and
-    whether they have a draft come in the same query (``read_position`` and
-    ``topic_page`` then need no query of their own for them)."""
+    ``reader_state=True`` (the topic page) the member's read position, watch level,
+    whether they have a draft and whether they are a moderator come in the same query
+    (``read_position``, ``topic_page`` and ``access.is_moderator`` then need no query of
+    their own for them)."""
     related = ["category__parent"]
     if not reader_state:  # the topic page needs neither (a merged topic only redirects)
         related += ["merged_into__category", "author__profile"]
@@ -301,6 +302,7 @@ def topic_get_for_user(
     if reader_state and _member(user):
         qs = qs.annotate(
             reader_has_draft=Exists(Draft.objects.filter(user_id=_uid(user), topic=OuterRef("pk"))),
+            reader_holds_moderate=access.moderator_subquery(user),
             reader_last_read=Subquery(
                 ReadState.objects.filter(user_id=_uid(user), topic=OuterRef("pk")).values(
                     "last_read_number"
@@ -313,6 +315,8 @@ def topic_get_for_user(
             ),
         )
     topic = qs.filter(pk=pk).order_by().first()
+    if topic is not None and hasattr(topic, "reader_holds_moderate"):
+        access.moderator_known(user, topic.reader_holds_moderate)
     if topic is None or topic.is_deleted or not access.can_see_category(user, topic.category):
         raise Http404(_("No such topic."))
     if topic.merged_into_id is not None and not merged:
