@@ -385,3 +385,22 @@ async def test_publisher_sends_a_repeated_dirty_note_once(layer: str, room: Work
     assert (publisher.sent, publisher.merged) == (1, 2)
     assert await asyncio.wait_for(channel_layer.receive(channel), 5) == note
     await channel_layer.group_discard(room_group(room.pk), channel)
+
+
+@pytest.mark.parametrize("interval", [0.0005, 0.002, None])
+async def test_a_process_serving_rooms_shortens_the_thread_switch_interval(
+    settings: LazySettings, interval: float | None
+) -> None:
+    """The hub sets the interpreter's switch interval (the loop gets the GIL back sooner
+    after each socket write); None leaves it alone."""
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    settings.CHANNEL_LAYERS = MEMORY_LAYERS
+    settings.ROOM_GIL_SWITCH_INTERVAL = interval
+    try:
+        get_hub()
+        assert sys.getswitchinterval() == pytest.approx(interval or 0.005)
+    finally:
+        sys.setswitchinterval(before)
