@@ -799,8 +799,8 @@ def bench(params: dict[str, int]) -> dict[str, Any]:
     out["search"]["queries_tried"] = len(QUERIES)
     out["search"]["median_hits"] = int(statistics.median(hits))
     out["search"]["max_hits"] = max(hits)
-    # the match query (its cost grows with the number of matches) for the most common
-    # query: through the GIN index on the narrow search documents
+    # the page's first statement (count and ranking; its cost grows with the number of
+    # matches) for the most common query: through the GIN index on the search documents
     from community.forums.selectors.search import DOC_INDEX, search_plan
 
     params_ = search_params_clean(viewer=viewer, data={"q": "viability drop"})

@@ -479,9 +479,10 @@ def _count_and_page_sql(
 
 
 def search_plan(*, viewer: access.Viewer, params: SearchParams, analyze: bool = False) -> str:
-    """EXPLAIN of the PostgreSQL match query (the one whose cost grows with the number
-    of matches), for the benchmark and tests."""
-    sql, values = _match_sql(viewer, params)
+    """EXPLAIN of the statement a results page runs first on PostgreSQL (the count and
+    the first page's ranking; its cost grows with the number of matches), for the
+    benchmark and tests."""
+    sql, values = _count_and_page_sql(viewer, params, 0, PAGE_SIZE)
     options = "(ANALYZE, BUFFERS)" if analyze else ""
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {options} {sql}", values)
