@@ -20,7 +20,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -68,16 +68,20 @@ class PostPage:
     can_accept: bool = False
     can_verify: bool = False
     first_unread_number: int | None = None
+    back: str | None = None  # where the forms return to, if not the request's page
 
     def __post_init__(self) -> None:
         self.is_member = bool(getattr(self.user, "is_authenticated", False))
         self.user_pk = self.user.pk if self.is_member else None
         self.csrf = _csrf_field(self.csrf_token)
         request = self.request
-        self.full_path = escape(request.get_full_path()) if request is not None else None
-        self.path = escape(request.path) if request is not None else ""
-        # ``{{ request.path|urlencode }}``
-        self.path_quoted = escape(quote(request.path)) if request is not None else ""
+        full_path = request.get_full_path() if request is not None else None
+        path = request.path if request is not None else ""
+        if self.back is not None:
+            full_path, path = self.back, urlsplit(self.back).path
+        self.full_path = escape(full_path) if full_path is not None else None
+        self.path = escape(path)
+        self.path_quoted = escape(quote(path))  # ``{{ request.path|urlencode }}``
         self.reactions = [(str(kind), escape(str(label))) for kind, label in ReactionKind.choices]
         prefix, urlconf = get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF)
         self.url: dict[str, tuple[str, str]] = {

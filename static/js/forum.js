@@ -112,6 +112,24 @@
       article.appendChild(footer);
       return article;
     }
+    // The reply built from the event has no controls; the server's markup of it for this
+    // reader (reactions, accept, reply/quote, flag, bookmark) replaces its content in
+    // place, so order, focus and the unread tracking keep the same element.
+    function withControls(article, d) {
+      var back = window.location.pathname + window.location.search;
+      fetch("/forums/p/" + d.id + "/html/?back=" + encodeURIComponent(back),
+        { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .catch(function () { return ""; })
+        .then(function (html) {
+          var t = doc.createElement("template");
+          t.innerHTML = html.trim();
+          var fresh = t.content.firstElementChild;
+          if (!fresh || fresh.tagName !== "ARTICLE" || !article.isConnected) { return; }
+          article.innerHTML = fresh.innerHTML;
+          fresh.classList.forEach(function (c) { article.classList.add(c); });
+        });
+    }
     function setBody(number, text) {
       var article = post(number), body = article && article.querySelector(".post-body");
       if (body) { body.textContent = ""; body.appendChild(el("p", { "class": "notice" }, text)); }
@@ -144,6 +162,7 @@
         var bottom = atBottom();
         var article = buildPost(d);
         posts.appendChild(article);
+        withControls(article, d);
         if (bottom) { seen(article); } else {
           unseen.push(article);
           updateNewButton();

@@ -580,3 +580,50 @@ def test_bookmark_list_query_count_does_not_grow() -> None:
         svc.bookmark_add(user=reader, post=post)
     many = _count_queries(lambda: client.get(reverse("forums:bookmarks")))
     assert few == many
+
+
+# --- one post's markup for forum.js (a reply that arrived live) ---------------------------------
+def test_post_fragment_is_the_viewers_article_with_their_controls() -> None:
+    asker = make_member().user
+    topic = make_topic(author=asker, kind=TopicKind.QUESTION, replies=1)
+    reply = topic.posts.get(number=2)
+    url = reverse("forums:post_fragment", args=[reply.pk])
+    back = f"{topic.get_absolute_url()}?page=1"
+    response = _client(asker).get(url, {"back": back})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    html = response.content.decode()
+    assert html.startswith(f'<article class="post" id="post-2" data-post-id="{reply.pk}"')
+    assert 'class="reaction-form"' in html  # the asker may react to the reply ...
+    assert "Mark as accepted answer" in html  # ... and accept it
+    assert f'name="next" value="{topic.get_absolute_url()}?page=1#post-2"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    visitor = Client().get(url).content.decode()
+    assert "<form" not in visitor
+    assert 'class="post-body"' in visitor
+
+
+@pytest.mark.parametrize("back", ["https://evil.example/x", "//evil.example/x", "javascript:x", ""])
+def test_post_fragment_forms_return_only_to_this_site(back: str) -> None:
+    topic = make_topic(replies=1)
+    reply = topic.posts.get(number=2)
+    url = reverse("forums:post_fragment", args=[reply.pk])
+    html = _client(make_member().user).get(url, {"back": back}).content.decode()
+    assert "evil" not in html
+    assert f'name="next" value="{topic.get_absolute_url()}#post-2"' in html
+
+
+def test_post_fragment_of_a_post_the_viewer_cannot_see_is_not_found() -> None:
+    lounge = make_category(required_role="facilitator")
+    secret = make_topic(category=lounge, author=make_moderator()).posts.get(number=1)
+    hidden_topic = make_topic(replies=1)
+    hidden = hidden_topic.posts.get(number=2)
+    Post.objects.filter(pk=hidden.pk).update(is_hidden=True)
+    member = _client(make_member().user)
+    for pk in (secret.pk, hidden.pk, 999_999):
+        assert member.get(reverse("forums:post_fragment", args=[pk])).status_code == 404
+    assert (
+        _client(hidden.author).get(reverse("forums:post_fragment", args=[hidden.pk])).status_code
+        == 200
+    )

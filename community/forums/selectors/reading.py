@@ -418,27 +418,20 @@ class _CountedPaginator(Paginator):
         self.__dict__["count"] = count
 
 
-def topic_page(
-    *, topic: Topic, user: Viewer, page: int | str | None, visible_count: int | None = None
-) -> TopicPage:
-    """One page of ``topic`` for ``user`` with everything the page and its includes
-    show, in a constant number of queries. Each post carries ``topic`` (the same
-    object), ``author`` with ``profile`` and ``forum_stats`` (``author_stats`` is the
-    MemberStats or None), ``reply_to_number``, ``my_reactions``, ``is_bookmarked``,
-    ``my_flagged``, ``can_edit`` and ``is_accepted``."""
+def _page_posts(topic: Topic, user: Viewer) -> QuerySet[Post]:
     # The posts alone (no joins: a seven-way join cost PostgreSQL more to plan than to
     # run), then their people in one query. The page shows body_html only.
-    qs = (
+    return (
         _visible_posts(topic, user)
         .annotate(reply_to_number=F("reply_to__number"))
         .defer("body", "body_text")
         .order_by("number")
     )
-    if visible_count is None:
-        page_obj = paginate(qs, page, posts_per_page())
-    else:  # counted already (topic_post_counts)
-        page_obj = _CountedPaginator(qs, posts_per_page(), count=visible_count).get_page(page)
-    posts: list[Post] = list(page_obj.object_list)
+
+
+def _with_viewer_state(posts: list[Post], *, topic: Topic, user: Viewer) -> list[Post]:
+    """Attach to each post what the page shows of it (see ``topic_page``): a constant
+    number of queries for any number of posts."""
     ids = [p.pk for p in posts]
     people_ids = {p.author_id for p in posts} | {
         p.expert_verified_by_id for p in posts if p.expert_verified_by_id
@@ -491,19 +484,51 @@ def topic_page(
         post.my_flagged = post.pk in flagged  # type: ignore[attr-defined]
         post.can_edit = access.can_edit_post(user, post)  # type: ignore[attr-defined]
         post.is_accepted = post.pk == topic.accepted_post_id  # type: ignore[attr-defined]
+    return posts
+
+
+def topic_perms(*, topic: Topic, user: Viewer) -> dict[str, bool]:
+    """What ``user`` may do on the topic page (no query once ``is_moderator`` is known)."""
+    return {
+        "is_moderator": access.is_moderator(user),
+        "can_reply": access.can_post_in(user, topic),
+        "can_accept": access.can_accept_answer(user, topic),
+        "can_verify": access.can_verify_answer(user),
+    }
+
+
+def topic_post_for_viewer(*, topic: Topic, user: Viewer, pk: int) -> Post:
+    """One post of ``topic`` as the topic page shows it to ``user`` (a reply that arrived
+    live, so forum.js can show it with the viewer's controls), or Http404 when the
+    viewer may not see it."""
+    post = _page_posts(topic, user).filter(pk=pk).first()
+    if post is None:
+        raise Http404(_("No such post."))
+    return _with_viewer_state([post], topic=topic, user=user)[0]
+
+
+def topic_page(
+    *, topic: Topic, user: Viewer, page: int | str | None, visible_count: int | None = None
+) -> TopicPage:
+    """One page of ``topic`` for ``user`` with everything the page and its includes
+    show, in a constant number of queries. Each post carries ``topic`` (the same
+    object), ``author`` with ``profile`` and ``forum_stats`` (``author_stats`` is the
+    MemberStats or None), ``reply_to_number``, ``my_reactions``, ``is_bookmarked``,
+    ``my_flagged``, ``can_edit`` and ``is_accepted``."""
+    qs = _page_posts(topic, user)
+    if visible_count is None:
+        page_obj = paginate(qs, page, posts_per_page())
+    else:  # counted already (topic_post_counts)
+        page_obj = _CountedPaginator(qs, posts_per_page(), count=visible_count).get_page(page)
+    posts = _with_viewer_state(list(page_obj.object_list), topic=topic, user=user)
     result = TopicPage(
         topic=topic,
         page_obj=page_obj,
         posts=posts,
         last_read=read_position(topic=topic, user=user),
-        perms={
-            "is_moderator": access.is_moderator(user),
-            "can_reply": access.can_post_in(user, topic),
-            "can_accept": access.can_accept_answer(user, topic),
-            "can_verify": access.can_verify_answer(user),
-        },
+        perms=topic_perms(topic=topic, user=user),
     )
-    if member:
+    if _member(user):
         if hasattr(topic, "reader_watch_level"):  # loaded with the topic
             result.watch_level = topic.reader_watch_level or ""
         else:

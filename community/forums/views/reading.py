@@ -9,14 +9,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from community.forums import access
 from community.forums.models import Topic
+from community.forums.post_html import PostPage, post_html
 from community.forums.selectors import reading as sel
 from community.forums.services import reading as svc
 from community.models import User
@@ -197,6 +200,35 @@ def topic(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
 
 
 @require_GET
+def post_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """``/forums/p/<pk>/html/?back=<page>``: one post's ``<article>`` exactly as the topic
+    page shows it to the viewer. forum.js fetches it for a reply that arrived live, so
+    the reply comes with the viewer's reaction, accept, quote, flag and bookmark
+    controls; ``back`` (a path on this site) is the page those forms return to."""
+    user = request.user
+    found = sel.post_get_for_user(pk=pk, user=user)
+    topic = sel.topic_get_for_user(pk=found.topic_id, user=user, reader_state=True)
+    post_ = sel.topic_post_for_viewer(topic=topic, user=user, pk=pk)
+    back = request.GET.get("back", "")
+    if not (
+        back.startswith("/")
+        and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    ):
+        back = topic.get_absolute_url()
+    page = PostPage(
+        topic=topic,
+        user=user,
+        request=request,
+        csrf_token=get_token(request),
+        back=back,
+        **sel.topic_perms(topic=topic, user=user),
+    )
+    response = HttpResponse(post_html(page, post_), content_type="text/html; charset=utf-8")
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
 def topic_short(request: HttpRequest, pk: int) -> HttpResponse:
     """/forums/t/<pk>/: the topic's full address."""
     found = sel.topic_get_for_user(pk=pk, user=request.user, merged=True)
@@ -309,5 +341,6 @@ urlpatterns: list[URLPattern] = [
     path("t/<int:pk>/read/", topic_read, name="topic_read"),
     path("t/<int:pk>/<slug:slug>/", topic, name="topic"),
     path("p/<int:pk>/", post, name="post"),
+    path("p/<int:pk>/html/", post_fragment, name="post_fragment"),
     path("p/<int:pk>/bookmark/", post_bookmark, name="post_bookmark"),
 ]
