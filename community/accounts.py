@@ -3,7 +3,10 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
+from asgiref.sync import sync_to_async
 from django import forms
+from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -73,3 +76,31 @@ def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> s
         )
         login = username or login
     return login.lower()
+
+
+def _session_member(backend: ModelBackend, user_id: Any) -> User | None:
+    """``ModelBackend.get_user`` that loads the member's profile in the same query: every
+    signed-in request reads it (the time-zone middleware, the forums' roles)."""
+    user = User._default_manager.select_related("profile").filter(pk=user_id).first()
+    return user if user is not None and backend.user_can_authenticate(user) else None
+
+
+class MemberBackend(ModelBackend):
+    """Django's model backend; the session's member comes with their profile."""
+
+    def get_user(self, user_id: Any) -> User | None:
+        return _session_member(self, user_id)
+
+    async def aget_user(self, user_id: Any) -> User | None:
+        return await sync_to_async(_session_member)(self, user_id)
+
+
+class MemberAccountBackend(AuthenticationBackend):
+    """allauth's backend (login by e-mail or username); the member comes with their
+    profile."""
+
+    def get_user(self, user_id: Any) -> User | None:
+        return _session_member(self, user_id)
+
+    async def aget_user(self, user_id: Any) -> User | None:
+        return await sync_to_async(_session_member)(self, user_id)

@@ -17,14 +17,13 @@ TZ_COOKIE = "hub_tz"
 
 
 def member_time_zone(user: User) -> str | None:
-    """The zone on the member's profile, if they have a profile. The profile is loaded
-    whole (one query) and kept on ``user``, so ``user.profile`` costs the rest of the
-    request nothing (the forums read the member's roles from it on most pages)."""
-    profile = Profile.objects.filter(user_id=user.pk).first()
-    if profile is None:
+    """The zone on the member's profile, if they have a profile. The session's member
+    comes with their profile (``community.accounts.MemberBackend``), so this costs no
+    query; a member loaded otherwise (API tokens) costs one, and keeps the profile."""
+    try:
+        return user.profile.time_zone
+    except Profile.DoesNotExist:
         return None
-    user.profile = profile
-    return profile.time_zone
 
 
 def activate_time_zone(name: str | None) -> bool:

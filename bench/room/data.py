@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 PREFIX = "benchroom-"
 ROOM_TITLE = "Bench room"
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "community.accounts.MemberBackend"
 
 
 def ensure_database(url: str) -> None:

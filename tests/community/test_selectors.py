@@ -213,8 +213,8 @@ def _populate(count: int) -> list[Profile]:
 # profiles and its two prefetches (skills, languages); a member page the profile and its two
 # prefetches. A signed-in viewer adds the session, the user, the time-zone lookup and the
 # unread-notifications count in the header.
-DIRECTORY_QUERIES = {"anonymous": 6, "member": 9}
-DETAIL_QUERIES = {"anonymous": 3, "member": 6}
+DIRECTORY_QUERIES = {"anonymous": 6, "member": 8}
+DETAIL_QUERIES = {"anonymous": 3, "member": 5}
 
 
 @pytest.mark.parametrize("count", [5, 40])
