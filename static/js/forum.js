@@ -162,7 +162,7 @@
         var bottom = atBottom();
         var article = buildPost(d);
         posts.appendChild(article);
-        withControls(article, d);
+        if (doc.body.dataset.member) { withControls(article, d); } // visitors have none
         if (bottom) { seen(article); } else {
           unseen.push(article);
           updateNewButton();

@@ -339,14 +339,19 @@ class TopicDetailView(GenericAPIView[Any]):
     def get(self, request: Request, pk: int) -> Response:
         params = validated(TopicPageInput, request.query_params)
         user = request.user
-        topic = sel.topic_get_for_user(pk=pk, user=user)
-        tp = sel.topic_page(topic=topic, user=user, page=params["page"])
+        topic = sel.topic_get_for_user(pk=pk, user=user, reader_state=True)
+        counts = sel.topic_post_counts(
+            topic=topic, user=user, last_read=sel.read_position(topic=topic, user=user)
+        )
+        tp = sel.topic_page(
+            topic=topic, user=user, page=params["page"], visible_count=counts.visible
+        )
         if tp.page_obj.number != params["page"]:
             raise exceptions.NotFound(
                 _("There is no page %(page)d: the topic has %(pages)d.")
                 % {"page": params["page"], "pages": tp.page_obj.paginator.num_pages}
             )
-        number, page = sel.first_unread(topic=topic, user=user, last_read=tp.last_read)
+        number, page = counts.first_unread_number, counts.unread_page
         topic.my_last_read = tp.last_read  # type: ignore[attr-defined]
         sel.topics_mark_for_reader([topic], user)
         for key, value in {

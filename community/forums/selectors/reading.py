@@ -293,9 +293,9 @@ def topic_get_for_user(
     whether they have a draft and whether they are a moderator come in the same query
     (``read_position``, ``topic_page`` and ``access.is_moderator`` then need no query of
     their own for them)."""
-    related = ["category__parent"]
-    if not reader_state:  # the topic page needs neither (a merged topic only redirects)
-        related += ["merged_into__category", "author__profile"]
+    related = ["category__parent", "author__profile"]
+    if not reader_state:  # a merged topic only redirects the topic page and its API
+        related.append("merged_into__category")
     qs = Topic.objects.select_related(*related).prefetch_related(
         Prefetch("skills", queryset=Skill.objects.order_by("name"))
     )
@@ -360,19 +360,6 @@ def topic_post_counts(*, topic: Topic, user: Viewer, last_read: int | None) -> P
     first = found["first"] if last_read is not None else None
     page = found["before"] // posts_per_page() + 1 if first is not None else 1
     return PostCounts(visible=found["visible"], first_unread_number=first, unread_page=page)
-
-
-def first_unread(*, topic: Topic, user: Viewer, last_read: int | None) -> tuple[int | None, int]:
-    """(number of the first visible post after ``last_read`` or None, page it is on)."""
-    if last_read is None:
-        return None, 1
-    found = _visible_posts(topic, user).aggregate(
-        before=Count("pk", filter=Q(number__lte=last_read)),
-        first=Min("number", filter=Q(number__gt=last_read)),
-    )
-    if found["first"] is None:
-        return None, 1
-    return found["first"], found["before"] // posts_per_page() + 1
 
 
 def post_get_for_user(*, pk: int, user: Viewer) -> Post:
@@ -497,14 +484,18 @@ def topic_perms(*, topic: Topic, user: Viewer) -> dict[str, bool]:
     }
 
 
-def topic_post_for_viewer(*, topic: Topic, user: Viewer, pk: int) -> Post:
-    """One post of ``topic`` as the topic page shows it to ``user`` (a reply that arrived
-    live, so forum.js can show it with the viewer's controls), or Http404 when the
-    viewer may not see it."""
+def topic_post_for_viewer(*, pk: int, user: Viewer) -> tuple[Topic, Post]:
+    """Post ``pk`` and its topic as the topic page shows them to ``user`` (a reply that
+    arrived live, so forum.js can show it with the viewer's controls), or Http404 when
+    it is missing or the viewer may not see it."""
+    topic_id = Post.objects.filter(pk=pk).values_list("topic_id", flat=True).first()
+    if topic_id is None:
+        raise Http404(_("No such post."))
+    topic = topic_get_for_user(pk=topic_id, user=user, reader_state=True)
     post = _page_posts(topic, user).filter(pk=pk).first()
     if post is None:
         raise Http404(_("No such post."))
-    return _with_viewer_state([post], topic=topic, user=user)[0]
+    return topic, _with_viewer_state([post], topic=topic, user=user)[0]
 
 
 def topic_page(

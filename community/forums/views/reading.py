@@ -206,9 +206,7 @@ def post_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     the reply comes with the viewer's reaction, accept, quote, flag and bookmark
     controls; ``back`` (a path on this site) is the page those forms return to."""
     user = request.user
-    found = sel.post_get_for_user(pk=pk, user=user)
-    topic = sel.topic_get_for_user(pk=found.topic_id, user=user, reader_state=True)
-    post_ = sel.topic_post_for_viewer(topic=topic, user=user, pk=pk)
+    topic, post_ = sel.topic_post_for_viewer(pk=pk, user=user)
     back = request.GET.get("back", "")
     if not (
         back.startswith("/")
