@@ -11,13 +11,16 @@ from django.test import override_settings
 from community.forums import access
 from community.forums.models import (
     Category,
+    Draft,
     Flag,
     FlagStatus,
     ModerationAction,
     ModerationLog,
     Post,
+    ReadState,
     Topic,
     TopicEvent,
+    TopicWatch,
 )
 from community.forums.selectors import moderation as selectors
 from community.forums.services import moderation as services
@@ -463,6 +466,50 @@ def test_merge_appends_posts_after_the_last_and_keeps_counts(moderator: User) ->
     assert log.details["numbers"] == [4, 6]
     assert selectors.topic_merged_target(pk=older.pk, user=_member()) == target
     assert selectors.topic_merged_target(pk=target.pk, user=_member()) is None
+
+
+def test_merge_carries_watches_drafts_and_read_positions(moderator: User) -> None:
+    target = make_topic(replies=2)  # posts 1..3
+    source = make_topic(replies=1)  # posts 1..2, become 4..5
+    both, only_source, behind = _member("both"), _member("only_source"), _member("behind")
+    TopicWatch.objects.create(user=both, topic=source, level="watching")
+    TopicWatch.objects.create(user=both, topic=target, level="muted")  # their choice stays
+    TopicWatch.objects.create(user=only_source, topic=source, level="tracking")
+    ReadState.objects.create(user=both, topic=target, last_read_number=3)
+    ReadState.objects.create(user=both, topic=source, last_read_number=1)
+    ReadState.objects.create(user=behind, topic=target, last_read_number=2)
+    ReadState.objects.create(user=behind, topic=source, last_read_number=2)
+    Draft.objects.create(user=only_source, topic=source, body="Half a reply")
+    Draft.objects.create(user=both, topic=source, body="On the source")
+    Draft.objects.create(user=both, topic=target, body="On the target")
+
+    services.topic_merge(moderator=moderator, topic=source, into=target)
+
+    ours = [both, only_source, behind]
+    watches = dict(
+        TopicWatch.objects.filter(topic=target, user__in=ours).values_list(
+            "user__username", "level"
+        )
+    )
+    assert watches == {"both": "muted", "only_source": "tracking"}
+    # the authors of the moved posts watched the source (as authors do) and now the target
+    source_authors = set(
+        Post.objects.filter(topic=target, number__gt=3).values_list("author", flat=True)
+    )
+    assert source_authors <= set(
+        TopicWatch.objects.filter(topic=target).values_list("user_id", flat=True)
+    )
+    read = dict(
+        ReadState.objects.filter(topic=target, user__in=ours).values_list(
+            "user__username", "last_read_number"
+        )
+    )
+    # "both" had read all of the target and post 1 of the source (now 4); "behind" had
+    # not read the target's post 3, so the moved posts after it stay unread too.
+    assert read == {"both": 4, "behind": 2}
+    drafts = dict(Draft.objects.filter(topic=target).values_list("user__username", "body"))
+    assert drafts == {"only_source": "Half a reply", "both": "On the target\n\nOn the source"}
+    assert not Draft.objects.filter(topic=source).exists()
 
 
 @pytest.mark.parametrize("case", ["itself", "merged", "deleted", "merged_source"])

@@ -36,9 +36,12 @@ from community.forums.models import (
     FlagReason,
     FlagStatus,
     ModerationAction,
+    Draft,
     ModerationLog,
     Post,
+    ReadState,
     Topic,
+    TopicWatch,
 )
 from community.forums.services import posting
 from community.forums.stream import topic_event_append
@@ -549,6 +552,7 @@ def topic_merge(*, moderator: User, topic: Topic, into: Topic, reason: str = "")
             accepted_post=None,
         )
         Topic.objects.filter(merged_into=source).update(merged_into=target)
+        _carry_readers(source=source, target=target, offset=offset)
         Category.objects.filter(pk=source.category_id).update(
             topic_count=F("topic_count") - 1, post_count=F("post_count") - shown
         )
@@ -587,6 +591,50 @@ def topic_merge(*, moderator: User, topic: Topic, into: Topic, reason: str = "")
                     topic=target, type="post.created", data=posting.post_payload(post)
                 )
     return target
+
+
+def _carry_readers(*, source: Topic, target: Topic, offset: int) -> None:
+    """What members kept on a merged topic follows its posts into the target: their
+    watch level (unless they already chose one for the target), how far they read it
+    (for those who had read the whole target, the moved posts they had read stay read),
+    and their reply drafts (moved, or appended to the draft they have on the target:
+    no text is lost)."""
+    TopicWatch.objects.bulk_create(
+        [
+            TopicWatch(user_id=user_id, topic=target, level=level)
+            for user_id, level in TopicWatch.objects.filter(topic=source).values_list(
+                "user_id", "level"
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    read_source = dict(
+        ReadState.objects.filter(topic=source, last_read_number__gt=0).values_list(
+            "user_id", "last_read_number"
+        )
+    )
+    if read_source:
+        caught_up = ReadState.objects.filter(
+            topic=target, user_id__in=read_source, last_read_number__gte=offset
+        )
+        for state in caught_up:
+            state.last_read_number = max(
+                state.last_read_number, offset + read_source[state.user_id]
+            )
+            state.save(update_fields=["last_read_number", "updated_at"])
+    drafts = list(Draft.objects.filter(topic=source))
+    if drafts:
+        kept = {d.user_id: d for d in Draft.objects.filter(topic=target)}
+        for draft in drafts:
+            there = kept.get(draft.user_id)
+            if there is None:
+                draft.topic = target
+                draft.save(update_fields=["topic", "updated_at"])
+                continue
+            if draft.body.strip():
+                there.body = f"{there.body.rstrip()}\n\n{draft.body.strip()}".strip()
+                there.save(update_fields=["body", "updated_at"])
+            draft.delete()
 
 
 def topic_delete(*, moderator: User, topic: Topic, reason: str = "") -> Topic:
