@@ -51,6 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.calibrate import python_loop_ns  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hub_bench_forum"
 RESULTS = ROOT / "bench" / "results" / "forum.json"
 SEED = 20260601
@@ -446,6 +448,7 @@ def seed(params: dict[str, int]) -> dict[str, Any]:
     from django.utils.text import slugify
 
     from community.forums.models import Category, MemberStats, Topic, TopicKind, TopicSkill
+    from community.forums.selectors.search import DOC_INDEX, DOC_TABLE
     from community.models import Profile, Skill, User
 
     started = time.perf_counter()
@@ -539,7 +542,9 @@ def seed(params: dict[str, int]) -> dict[str, Any]:
             batch_size=5000,
         )
         with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX IF EXISTS forum_post_search")
+            # the search documents' GIN index is built once after the COPY (faster than
+            # keeping it up to date row by row)
+            cursor.execute(f"DROP INDEX IF EXISTS {DOC_INDEX}")
         post_rows = []
         for topic, posts in zip(topics, plans, strict=True):
             for n, (author, moment, deleted, hidden) in enumerate(posts, start=1):
@@ -663,7 +668,7 @@ def seed(params: dict[str, int]) -> dict[str, Any]:
         )
     t_index = time.perf_counter()  # after the commit: the deferred FK checks have run
     with connection.cursor() as cursor:
-        cursor.execute("CREATE INDEX forum_post_search ON forums_post USING gin (search_vector)")
+        cursor.execute(f"CREATE INDEX {DOC_INDEX} ON {DOC_TABLE} USING gin (search_vector)")
     index_seconds = time.perf_counter() - t_index
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -672,13 +677,13 @@ def seed(params: dict[str, int]) -> dict[str, Any]:
         cursor.execute("CHECKPOINT")
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('forums_post'))")
         size = cursor.fetchone()[0]
-        cursor.execute("SELECT pg_size_pretty(pg_relation_size('forum_post_search'))")
+        cursor.execute(f"SELECT pg_size_pretty(pg_relation_size('{DOC_INDEX}'))")
         index_size = cursor.fetchone()[0]
     seconds = time.perf_counter() - started
     print(
         f"seeded {n_posts:,} posts in {n_topics:,} topics in {seconds:.1f} s "
-        f"(COPY {copy_seconds:.1f} s, GIN index {index_seconds:.1f} s; posts table {size}, "
-        f"index {index_size})"
+        f"(COPY {copy_seconds:.1f} s, search GIN index {index_seconds:.1f} s; posts table "
+        f"{size}, search index {index_size})"
     )
     return {
         "seconds": round(seconds, 1),
@@ -821,7 +826,7 @@ def bench(params: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def machine() -> dict[str, Any]:
+def machine(loop_ns: float) -> dict[str, Any]:
     import django
     from django.db import connection
 
@@ -834,6 +839,7 @@ def machine() -> dict[str, Any]:
         "django": django.get_version(),
         "postgres": pg,
         "platform": platform.platform(),
+        "python_loop_ns": loop_ns,  # bench/calibrate.py, before the run
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -879,7 +885,8 @@ def print_table(report: dict[str, Any], output: Path) -> None:
     m = report["machine"]
     shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
     p(
-        f"machine: {m['cpus']} CPUs, Python {m['python']}, PostgreSQL {m['postgres']}, load "
+        f"machine: {m['cpus']} CPUs, Python {m['python']}, PostgreSQL {m['postgres']}, "
+        f"sum(range(100)) {m.get('python_loop_ns', '?')} ns, load "
         f"{m['load']}; seed {report['seed']['seconds']:.0f} s; wrote {shown} in "
         f"{report['wall_seconds']:.0f} s"
     )
@@ -913,6 +920,7 @@ def main(argv: list[str] | None = None) -> None:
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit(f"this benchmark needs PostgreSQL; got {url!r}")
 
+    loop_ns = python_loop_ns()
     started = time.perf_counter()
     seeded = kept_seed(url, params) if args.reuse else None
     if seeded is None:
@@ -937,7 +945,7 @@ def main(argv: list[str] | None = None) -> None:
                 **TARGETS,
             },
             "seed": seeded,
-            "machine": machine(),
+            "machine": machine(loop_ns),
             "seed_value": SEED,
             "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - started, 1),

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.calibrate import python_loop_ns
 from bench.room import data, servers
 from bench.room.clients import Action, ClientSpec, WorkerConfig, worker_main
 
@@ -548,7 +549,7 @@ def tally_summary(
 
 
 # --- report --------------------------------------------------------------------------------
-def machine(procs: int, redis_url: str) -> dict[str, Any]:
+def machine(procs: int, redis_url: str, loop_ns: float) -> dict[str, Any]:
     import redis
 
     model = ""
@@ -586,6 +587,7 @@ def machine(procs: int, redis_url: str) -> dict[str, Any]:
             for name in ("Django", "channels", "channels-redis", "daphne", "websockets", "Twisted")
         },
         "client_processes": procs,
+        "python_loop_ns": loop_ns,  # bench/calibrate.py, before the run
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -671,7 +673,8 @@ def print_table(report: dict[str, Any], output: Path) -> None:
     print(
         f"machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB, Python {m['python']}, "
         f"PostgreSQL {m['postgres']}, Redis {m['redis']}, {m['client_processes']} client "
-        f"process(es), load {m['load']}; wrote {shown} in {report['wall_seconds']:.0f} s"
+        f"process(es), sum(range(100)) {m.get('python_loop_ns', '?')} ns, load {m['load']}; "
+        f"wrote {shown} in {report['wall_seconds']:.0f} s"
     )
 
 
@@ -726,6 +729,7 @@ def main(argv: list[str] | None = None) -> None:
     bench = Bench(args, params)
     if not bench.db_url.startswith(("postgres://", "postgresql://")):
         sys.exit(f"this benchmark needs PostgreSQL; DATABASE_URL is {bench.db_url!r}")
+    loop_ns = python_loop_ns()
     started = time.perf_counter()
     report: dict[str, Any] = {"preset": preset, "params": params}
     try:
@@ -772,7 +776,7 @@ def main(argv: list[str] | None = None) -> None:
         bench.stop_all()
         if bench.sessions:
             data.drop_sessions(bench.sessions)
-    report["machine"] = machine(args.procs, bench.redis_url)
+    report["machine"] = machine(args.procs, bench.redis_url, loop_ns)
     report["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
     if args.output is None:

@@ -285,6 +285,8 @@ class Reaction(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["post", "user", "kind"], name="reaction_unique"),
         ]
+        # the trust limit counts a member's reactions of the last day
+        indexes = [models.Index(fields=["user", "created_at"], name="reaction_user_created")]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.post_id}"

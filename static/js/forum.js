@@ -115,17 +115,30 @@
     // The reply built from the event has no controls; the server's markup of it for this
     // reader (reactions, accept, reply/quote, flag, bookmark) replaces its content in
     // place, so order, focus and the unread tracking keep the same element.
-    function withControls(article, d) {
+    // Events that change a post bump its version: a fragment fetched before an edit,
+    // a reaction or a moderator's action arrived is stale, and is fetched again.
+    function changed(number) {
+      var a = post(number);
+      if (a) { a.dataset.v = String(Number(a.dataset.v || 0) + 1); }
+    }
+    function withControls(article, d, tries) {
       var back = window.location.pathname + window.location.search;
+      var version = article.dataset.v || "0";
+      tries = tries || 0;
       fetch("/forums/p/" + d.id + "/html/?back=" + encodeURIComponent(back),
         { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (r) { return r.ok ? r.text() : ""; })
         .catch(function () { return ""; })
         .then(function (html) {
+          if (!article.isConnected) { return; }
+          if ((article.dataset.v || "0") !== version) {
+            if (tries < 3) { withControls(article, d, tries + 1); }
+            return;
+          }
           var t = doc.createElement("template");
           t.innerHTML = html.trim();
           var fresh = t.content.firstElementChild;
-          if (!fresh || fresh.tagName !== "ARTICLE" || !article.isConnected) { return; }
+          if (!fresh || fresh.tagName !== "ARTICLE") { return; }
           article.innerHTML = fresh.innerHTML;
           fresh.classList.forEach(function (c) { article.classList.add(c); });
         });
@@ -252,7 +265,11 @@
       }
       if (msg.type === "reply" && msg.ref === "resume") { resuming = false; }
       var fn = handlers[msg.type];
-      if (fn) { fn(msg.data || {}); }
+      if (fn) {
+        var data = msg.data || {};
+        if (msg.type !== "post.created" && data.number) { changed(data.number); }
+        fn(data);
+      }
     }
 
     function connect() {

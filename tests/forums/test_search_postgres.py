@@ -63,7 +63,6 @@ def _bulk_corpus(topics: int = 300, per_topic: int = 10) -> None:
     )  # fmt: skip
     with connection.cursor() as cursor:
         # fresh GIN entries wait in a pending list the planner costs as a scan: flush it
-        cursor.execute("SELECT gin_clean_pending_list('forum_post_search')")
         cursor.execute(f"SELECT gin_clean_pending_list('{DOC_INDEX}')")
         cursor.execute("ANALYZE forums_post")
         cursor.execute(f"ANALYZE {DOC_TABLE}")

@@ -1,6 +1,8 @@
 """Social API: reactions, accepted answer, expert verification; permissions
 (anonymous, member, author, mentor, moderator), restricted categories, bad input."""
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -43,6 +45,22 @@ def test_reactions_read_by_anyone_set_by_members() -> None:
     off = _api(member).post(url, {"kind": "thanks", "active": False}, format="json").json()
     assert off["counts"] == {}
     assert off["mine"] == []
+
+
+def test_reactions_over_the_trust_limit_are_429_with_retry_after(settings: Any) -> None:
+    settings.FORUM_TRUST_LIMITS_ENABLED = True
+    settings.FORUM_TRUST_LIMITS = {0: {"reactions_per_day": 1}}
+    topic = make_topic(replies=2)
+    first, second = topic.posts.filter(number__gt=1).order_by("number")
+    api = _api(make_member().user)
+    ok = api.post(f"/api/v1/forums/p/{first.pk}/react/", {"kind": "like"}, format="json")
+    assert ok.status_code == 200
+    response = api.post(f"/api/v1/forums/p/{second.pk}/react/", {"kind": "like"}, format="json")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 3600
+    assert response.json()["error"]["code"] == "throttled"
+    assert "reaction" in response.json()["error"]["message"]
+    assert not Reaction.objects.filter(post=second).exists()
 
 
 def test_reaction_bad_input_and_forbidden() -> None:

@@ -51,6 +51,20 @@ def test_react_form_gives_and_takes_back_a_reaction() -> None:
     assert c.post(url, {"reaction": "nope:1"}).status_code == 400
 
 
+def test_react_form_over_the_trust_limit_is_429_and_says_when(settings: Any) -> None:
+    settings.FORUM_TRUST_LIMITS_ENABLED = True
+    settings.FORUM_TRUST_LIMITS = {0: {"reactions_per_day": 1}}
+    topic = make_topic(replies=2)
+    first, second = topic.posts.filter(number__gt=1).order_by("number")
+    c = _client(make_member().user)
+    assert c.post(f"/forums/p/{first.pk}/react/", {"reaction": "like:1"}).status_code == 302
+    response = c.post(f"/forums/p/{second.pk}/react/", {"reaction": "like:1"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 3600
+    assert "1 reaction today" in response.content.decode()
+    assert Post.objects.get(pk=second.pk).reaction_counts == {}
+
+
 def test_react_bad_input_is_a_400_and_changes_nothing() -> None:
     _topic, reply = _question()
     c = _client(make_member().user)

@@ -153,3 +153,38 @@ def test_switched_off_limits_do_not_apply(settings: Any) -> None:
             body=f"Reply {i} https://{i}.example https://b.example https://c.example",
         )
     assert Post.objects.filter(author=newbie).count() == 5
+
+
+def test_new_member_reactions_per_day_then_a_clear_error(settings: Any) -> None:
+    from community.forums.models import Reaction
+    from community.forums.services.social import reaction_set
+
+    settings.FORUM_TRUST_LIMITS = {0: {"reactions_per_day": 2}}
+    topic = make_topic(replies=4)
+    posts = list(topic.posts.order_by("number"))
+    newbie = make_member().user
+    reaction_set(user=newbie, post=posts[0], kind="like")
+    reaction_set(user=newbie, post=posts[1], kind="like")
+    reaction_set(user=newbie, post=posts[1], kind="like")  # already given: not counted again
+    with pytest.raises(trust.TrustLimitExceeded) as exc:
+        reaction_set(user=newbie, post=posts[2], kind="thanks")
+    assert "kind" in exc.value.message_dict
+    assert "2 reactions today" in exc.value.messages[0]
+    assert exc.value.retry_after is not None
+    assert exc.value.retry_after > 3600
+    assert Reaction.objects.filter(user=newbie).count() == 2
+    assert Post.objects.get(pk=posts[2].pk).reaction_counts == {}
+    # taking one back is never limited, and frees a reaction for today
+    reaction_set(user=newbie, post=posts[1], kind="like", active=False)
+    reaction_set(user=newbie, post=posts[2], kind="thanks")
+    # a day later the count starts again
+    Reaction.objects.filter(user=newbie).update(
+        created_at=timezone.now() - dt.timedelta(days=1, seconds=1)
+    )
+    reaction_set(user=newbie, post=posts[3], kind="like")
+    # moderators are exempt; a member's level lifts the limit (level 1: 100 a day)
+    moderator = make_moderator()
+    for post in posts[:4]:
+        reaction_set(user=moderator, post=post, kind="same")
+    assert trust.limits_for_level(trust.MEMBER).reactions_per_day == 100
+    assert trust.limits_for_level(trust.REGULAR).reactions_per_day == 300

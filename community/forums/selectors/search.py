@@ -1,7 +1,8 @@
 """Forum search: full-text over the posts a viewer may read, with filters and ranking.
 
-PostgreSQL: a stored generated ``search_vector`` column on posts with a GIN index
-(migration 0002_search_index), configuration ``'english'`` (stemming and English stop
+PostgreSQL: a stored generated ``search_vector`` column on posts (migration
+0002_search_index; its GIN index was dropped in 0005, the documents below have their
+own), configuration ``'english'`` (stemming and English stop
 words; the community writes mostly in English, and 'english' still finds product names
 and abbreviations such as CHO, AAV or HCP, which it leaves unstemmed). Queries use
 ``websearch_to_tsquery``, so people can type what they would type into a web search

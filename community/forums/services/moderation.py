@@ -32,11 +32,11 @@ from django.utils.translation import gettext_lazy
 from community.forums import access
 from community.forums.models import (
     Category,
+    Draft,
     Flag,
     FlagReason,
     FlagStatus,
     ModerationAction,
-    Draft,
     ModerationLog,
     Post,
     ReadState,

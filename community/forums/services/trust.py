@@ -1,9 +1,10 @@
 """Trust levels and the limits on new members.
 
 A member starts at trust level 0 ("new"): few posts per minute, few topics per day, few
-links and mentions per post, so that a spammer's first hour does little harm. The limits
-lift at level 1 ("member": some posts over some days, or reactions received from others)
-and lift further at level 2 ("regular"). Moderators are never limited.
+links and mentions per post, few reactions per day, so that a spammer's first hour does
+little harm. The limits lift at level 1 ("member": some posts over some days, or
+reactions received from others) and lift further at level 2 ("regular"). Moderators are
+never limited.
 
 Everything is configurable in settings (read at call time, never at import):
 
@@ -14,7 +15,7 @@ Everything is configurable in settings (read at call time, never at import):
 - ``FORUM_TRUST_LEVELS``: ``{level: {requirement: number}}`` merged over
   :data:`DEFAULT_LEVELS`.
 
-Rate limits (posts per minute, topics per day) are counted from the database (the
+Rate limits (posts per minute, topics per day, reactions per day) are counted from the database (the
 member's own rows in the window, under a lock on the member's stats row), so they are
 exact across processes and need no cache; the error says when to try again.
 """
@@ -32,24 +33,32 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from community.forums import access
-from community.forums.models import MemberStats, Post, Topic
+from community.forums.models import MemberStats, Post, Reaction, Topic
 from community.models import User
 
 NEW, MEMBER, REGULAR = 0, 1, 2
 
 DEFAULT_LIMITS: dict[int, dict[str, int | None]] = {
-    NEW: {"posts_per_minute": 3, "topics_per_day": 3, "links_per_post": 2, "mentions_per_post": 2},
+    NEW: {
+        "posts_per_minute": 3,
+        "topics_per_day": 3,
+        "links_per_post": 2,
+        "mentions_per_post": 2,
+        "reactions_per_day": 30,
+    },
     MEMBER: {
         "posts_per_minute": 10,
         "topics_per_day": 20,
         "links_per_post": 10,
         "mentions_per_post": 10,
+        "reactions_per_day": 100,
     },
     REGULAR: {
         "posts_per_minute": 30,
         "topics_per_day": None,
         "links_per_post": None,
         "mentions_per_post": 30,
+        "reactions_per_day": 300,
     },
 }
 
@@ -80,6 +89,7 @@ class Limits:
     topics_per_day: int | None
     links_per_post: int | None
     mentions_per_post: int | None
+    reactions_per_day: int | None = None
 
 
 def limits_enabled() -> bool:
@@ -239,6 +249,38 @@ def trust_check_post(
                 % {"n": limits.posts_per_minute, "wait": _duration(wait)},
                 retry_after=wait,
             )
+
+
+def trust_check_reaction(*, user: User, stats: MemberStats) -> None:
+    """Raise :class:`TrustLimitExceeded` (with ``retry_after``) if giving one more
+    reaction goes over the member's reactions per day (reactions given in the last 24
+    hours, still standing: taking one back gives it back). The caller holds the lock on
+    the member's stats row, so reactions sent at once cannot all slip under the limit."""
+    if not limits_enabled() or is_exempt(user):
+        return
+    limits = limits_for_level(trust_level_of(stats=stats, date_joined=user.date_joined))
+    if limits.reactions_per_day is None:
+        return
+    day = dt.timedelta(days=1)
+    recent = list(
+        Reaction.objects.filter(user=user, created_at__gte=timezone.now() - day)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: limits.reactions_per_day]
+    )
+    if len(recent) >= limits.reactions_per_day:
+        wait = _wait(recent[-1], day)
+        raise TrustLimitExceeded(
+            "kind",
+            ngettext(
+                "You have given %(n)d reaction today, the most your trust level allows. "
+                "Try again in %(wait)s.",
+                "You have given %(n)d reactions today, the most your trust level allows. "
+                "Try again in %(wait)s.",
+                limits.reactions_per_day,
+            )
+            % {"n": limits.reactions_per_day, "wait": _duration(wait)},
+            retry_after=wait,
+        )
 
 
 def _duration(seconds: int) -> str:

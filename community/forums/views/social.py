@@ -41,9 +41,17 @@ def _bad(request: HttpRequest, exc: ValidationError, back_url: str) -> HttpRespo
         if hasattr(exc, "error_dict")
         else exc.messages
     )
-    return render(
-        request, "forums/social/error.html", {"errors": errors, "back_url": back_url}, status=400
+    # a rate limit (reactions per day) is 429 with Retry-After; other bad input is 400
+    wait = getattr(exc, "retry_after", None)
+    response = render(
+        request,
+        "forums/social/error.html",
+        {"errors": errors, "back_url": back_url},
+        status=429 if wait else 400,
     )
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 def _post(request: HttpRequest, pk: int) -> Post:
