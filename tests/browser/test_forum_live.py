@@ -192,3 +192,63 @@ def test_anonymous_reader_gets_a_new_replies_notice_and_resumes_after_going_offl
     assert sockets[-1].endswith(f"?after={topic.last_seq + 1}"), sockets
     assert page.locator("article.post").count() == 15
     assert page.evaluate(SAME_PAGE), "the page was reloaded"
+
+
+def _edit_published_on_redis(post_id: int, body: str) -> None:
+    """An edit made in this process, its live event published on the server's Redis."""
+    from django.test import override_settings
+
+    from community.forums.models import Post
+    from community.forums.services.posting import post_edit
+    from tests.browser.helpers import redis_channel_layers
+
+    post = Post.objects.select_related("author", "topic").get(pk=post_id)
+    with override_settings(CHANNEL_LAYERS=redis_channel_layers()):
+        post_edit(editor=post.author, post=post, body=body)
+
+
+@pytest.mark.redis
+def test_a_live_reply_edited_while_its_controls_load_shows_the_edit(
+    transactional_db: None, redis_daphne: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    """A signed-in reader's page fetches a live reply's markup (with her controls) from
+    the server; when the author edits the reply while that fetch is under way, the
+    answer is out of date: the page fetches it again rather than putting the old text
+    back over the edit."""
+    from playwright.sync_api import Route
+
+    make_member("bisi", display_name="Bisi Adeyemi")
+    make_member("ama", display_name="Ama Owusu")
+    topic = make_topic(title="Viability drop on day 9 of fed-batch")
+    page = new_context().new_page()
+    log_in(page, redis_daphne, "bisi")
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/forums/p/\d+/html/"), hold_first)
+    page.goto(redis_daphne.url + topic.get_absolute_url())
+    page.wait_for_function(TOPIC_SOCKET_OPEN)
+    page.evaluate(MARK)
+
+    off_thread(_reply_published_on_redis, topic.pk, "ama", "Check the glucose feed.")
+    reply = page.locator("#post-2")
+    expect(reply.locator(".post-body")).to_contain_text("Check the glucose feed.")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page did not fetch the live reply's markup"
+    stale = held[0].fetch()  # the reply as it is now, before the edit
+    post_id = int(re.search(r"/forums/p/(\d+)/html/", held[0].request.url).group(1))  # type: ignore[union-attr]
+    off_thread(_edit_published_on_redis, post_id, "Check the **ammonia** level too.")
+    expect(reply.locator(".post-body strong")).to_have_text("ammonia")
+    held[0].fulfill(response=stale)  # the out-of-date answer arrives after the edit
+    expect(reply.get_by_role("button", name=re.compile(r"^Like"))).to_be_visible()
+    expect(reply.locator(".post-body strong")).to_have_text("ammonia")
+    expect(reply.locator(".post-body")).not_to_contain_text("glucose")
+    assert page.evaluate(SAME_PAGE), "the page was reloaded"
