@@ -7,8 +7,7 @@ A trust limit that is about rate (posts a minute, topics a day) answers 429 with
 Retry-After header; one about the post itself (too many links or mentions) answers 400
 on the ``body`` field."""
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community.forums import access
+from community.forums.api.limits import trust_limits
 from community.forums.models import Draft, Post, Topic, TopicKind
 from community.forums.selectors.posting import (
     categories_for_posting,
@@ -36,7 +36,6 @@ from community.forums.selectors.posting import (
 )
 from community.forums.services import drafts as draft_services
 from community.forums.services import posting as services
-from community.forums.services.trust import TrustLimitExceeded
 from community.markup import render_markdown
 from community.models import User
 from config.api import error_responses, paginated, validated
@@ -47,19 +46,6 @@ TAGS = ["forums"]
 def _me(request: Request) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-@contextmanager
-def _limits() -> Iterator[None]:
-    """A rate-based trust limit becomes 429 with Retry-After; the others stay 400."""
-    try:
-        yield
-    except TrustLimitExceeded as exc:
-        if exc.retry_after:
-            raise exceptions.Throttled(
-                wait=exc.retry_after, detail=" ".join(exc.messages)
-            ) from None
-        raise
 
 
 # --- shapes -----------------------------------------------------------------------------------
@@ -246,7 +232,7 @@ class TopicCreateView(APIView):
         if category is None:
             raise ValidationError({"category": _("No such category.")})
         retried = _retried(user, data["client_id"])
-        with _limits():
+        with trust_limits():
             topic = services.topic_create(
                 author=user,
                 category=category,
@@ -290,7 +276,7 @@ class ReplyView(APIView):
             if reply_to is None:
                 raise ValidationError({"reply_to": _("That post is not in this topic.")})
         retried = _retried(user, data["client_id"])
-        with _limits():
+        with trust_limits():
             post = services.post_create(
                 author=user,
                 topic=topic,
@@ -321,7 +307,7 @@ class PostEditView(APIView):
         data = validated(PostingEditInput, request.data)
         if not access.can_edit_post(user, post):
             raise exceptions.PermissionDenied(_("You cannot edit this post."))
-        with _limits():
+        with trust_limits():
             services.post_edit(
                 editor=user,
                 post=post,

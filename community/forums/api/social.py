@@ -15,10 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community.forums.api.limits import trust_limits
 from community.forums.models import Post, ReactionKind, WatchLevel
 from community.forums.selectors import social as selectors
 from community.forums.services import following, social
-from community.forums.services.trust import TrustLimitExceeded
 from community.models import User
 from config.api import StrictInput, error_responses, validated
 
@@ -164,18 +164,12 @@ class PostReactionsView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = validated(ReactionInput, request.data)
         post = _found(lambda: selectors.post_get_for_user(pk=pk, user=request.user))
-        try:
+        with trust_limits():
             _found(
                 lambda: social.reaction_set(
                     user=_me(request), post=post, kind=data["kind"], active=data["active"]
                 )
             )
-        except TrustLimitExceeded as exc:
-            if exc.retry_after:
-                raise exceptions.Throttled(
-                    wait=exc.retry_after, detail=" ".join(exc.messages)
-                ) from None
-            raise
         post.refresh_from_db(fields=["reaction_counts"])
         return _reactions(request, post)
 

@@ -23,11 +23,13 @@ exact across processes and need no cache; the error says when to try again.
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -206,49 +208,40 @@ def trust_check_post(
         )
     if not rate:
         return
-    now = timezone.now()
     if new_topic and limits.topics_per_day is not None:
-        day = dt.timedelta(days=1)
-        topics = Topic.objects.filter(author=user, created_at__gte=now - day)
+        topics = Topic.objects.filter(author=user)
         if topic_id is not None:
             topics = topics.exclude(pk=topic_id)
-        recent = list(
-            topics.order_by("-created_at").values_list("created_at", flat=True)[
-                : limits.topics_per_day
-            ]
-        )
-        if len(recent) >= limits.topics_per_day:
-            wait = _wait(recent[-1], day)
-            raise TrustLimitExceeded(
-                "__all__",
+        _rate_check(
+            topics,
+            limits.topics_per_day,
+            dt.timedelta(days=1),
+            "__all__",
+            lambda n, wait: (
                 ngettext(
                     "New members can open %(n)d topic a day. Your text is kept; you can "
                     "post it in %(wait)s.",
                     "New members can open %(n)d topics a day. Your text is kept; you can "
                     "post it in %(wait)s.",
-                    limits.topics_per_day,
+                    n,
                 )
-                % {"n": limits.topics_per_day, "wait": _duration(wait)},
-                retry_after=wait,
-            )
-    if limits.posts_per_minute is not None:
-        minute = dt.timedelta(minutes=1)
-        recent = list(
-            Post.objects.filter(author=user, created_at__gte=now - minute)
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)[: limits.posts_per_minute]
+                % {"n": n, "wait": wait}
+            ),
         )
-        if len(recent) >= limits.posts_per_minute:
-            wait = _wait(recent[-1], minute)
-            raise TrustLimitExceeded(
-                "__all__",
+    if limits.posts_per_minute is not None:
+        _rate_check(
+            Post.objects.filter(author=user),
+            limits.posts_per_minute,
+            dt.timedelta(minutes=1),
+            "__all__",
+            lambda n, wait: (
                 _(
                     "You are posting faster than new members may (%(n)d posts a minute). "
                     "Your text is kept; try again in %(wait)s."
                 )
-                % {"n": limits.posts_per_minute, "wait": _duration(wait)},
-                retry_after=wait,
-            )
+                % {"n": n, "wait": wait}
+            ),
+        )
 
 
 def trust_check_reaction(*, user: User, stats: MemberStats) -> None:
@@ -259,28 +252,43 @@ def trust_check_reaction(*, user: User, stats: MemberStats) -> None:
     if not limits_enabled() or is_exempt(user):
         return
     limits = limits_for_level(trust_level_of(stats=stats, date_joined=user.date_joined))
-    if limits.reactions_per_day is None:
-        return
-    day = dt.timedelta(days=1)
-    recent = list(
-        Reaction.objects.filter(user=user, created_at__gte=timezone.now() - day)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[: limits.reactions_per_day]
-    )
-    if len(recent) >= limits.reactions_per_day:
-        wait = _wait(recent[-1], day)
-        raise TrustLimitExceeded(
+    if limits.reactions_per_day is not None:
+        _rate_check(
+            Reaction.objects.filter(user=user),
+            limits.reactions_per_day,
+            dt.timedelta(days=1),
             "kind",
-            ngettext(
-                "You have given %(n)d reaction today, the most your trust level allows. "
-                "Try again in %(wait)s.",
-                "You have given %(n)d reactions today, the most your trust level allows. "
-                "Try again in %(wait)s.",
-                limits.reactions_per_day,
-            )
-            % {"n": limits.reactions_per_day, "wait": _duration(wait)},
-            retry_after=wait,
+            lambda n, wait: (
+                ngettext(
+                    "You have given %(n)d reaction today, the most your trust level allows. "
+                    "Try again in %(wait)s.",
+                    "You have given %(n)d reactions today, the most your trust level allows. "
+                    "Try again in %(wait)s.",
+                    n,
+                )
+                % {"n": n, "wait": wait}
+            ),
         )
+
+
+def _rate_check(
+    rows: QuerySet[Any],
+    limit: int,
+    window: dt.timedelta,
+    field: str,
+    message: Callable[[int, str], str],
+) -> None:
+    """Raise :class:`TrustLimitExceeded` if ``rows`` (the member's own, with a
+    ``created_at``) already hold ``limit`` made within ``window``; ``retry_after`` is
+    when the oldest of them leaves it. ``message(limit, wait)`` says so."""
+    recent = list(
+        rows.filter(created_at__gte=timezone.now() - window)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        wait = _wait(recent[-1], window)
+        raise TrustLimitExceeded(field, message(limit, _duration(wait)), retry_after=wait)
 
 
 def _duration(seconds: int) -> str:
