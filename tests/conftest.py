@@ -89,6 +89,22 @@ def _clear_hub_cache() -> None:
         default.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_worker_connections(django_db_setup: None) -> Iterator[None]:
+    """Before the test database is dropped, close the connections that worker threads
+    opened: asgiref's one thread for thread-sensitive code (channels' database work,
+    consumers' e-mails) and the rooms' database threads. An open one made PostgreSQL
+    refuse to drop the database ("being accessed by other users")."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from realtime.rooms import close_room_database
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+    close_room_database()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Throttles, lockouts and rate limits start fresh in every test."""
