@@ -189,6 +189,30 @@ def test_a_trust_limit_keeps_the_text_and_the_draft(settings: Any) -> None:
     assert Post.objects.filter(author=member).count() == 3
 
 
+def test_a_topic_over_the_daily_limit_keeps_the_text_as_a_draft(settings: Any) -> None:
+    settings.FORUM_TRUST_LIMITS_ENABLED = True
+    settings.FORUM_TRUST_LIMITS = {0: {"topics_per_day": 1}}
+    category = make_category(slug="upstream")
+    member = make_member().user
+    client = _client(member)
+    first = {"category": "upstream", "kind": "question", "title": "First question of the day"}
+    assert client.post(reverse("forums:topic_new"), {**first, "body": "One"}).status_code == 302
+    second = {**first, "title": "Second question of the day", "body": "My second question"}
+    response = client.post(reverse("forums:topic_new"), second)
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert "1 topic a day" in html
+    assert "Your text is saved as a draft." in html
+    assert _textarea(html) == "My second question"
+    draft = Draft.objects.get(user=member, topic=None)
+    assert (draft.title, draft.body, draft.category) == (
+        "Second question of the day",
+        "My second question",
+        category,
+    )
+    assert Topic.objects.filter(author=member).count() == 1
+
+
 # --- reply and quote --------------------------------------------------------------------------
 def test_quote_link_prefills_a_blockquote_and_reply_to() -> None:
     author = make_member("quoted", display_name="Kwame").user
