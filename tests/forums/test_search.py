@@ -374,8 +374,9 @@ def test_page_and_api_run_a_constant_number_of_queries(
 
 def test_tag_options_come_from_a_cached_catalogue(client) -> None:  # type: ignore[no-untyped-def]
     """The form's tag list is the active skills, grouped by area, with the chosen one
-    selected; it is cached for a few minutes (the catalogue rarely changes), so a second
-    page does not read the skills again and a new skill shows once the entry expires."""
+    selected; it is cached (the catalogue rarely changes), so a second page does not read
+    the skills again; saving or deleting a skill forgets the cache at once, a bulk change
+    (no signals) shows once the entry expires."""
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -393,7 +394,14 @@ def test_tag_options_come_from_a_cached_catalogue(client) -> None:  # type: igno
         client.get(URL)
     assert not [q for q in ctx.captured_queries if "community_skill" in q["sql"]]
     Skill.objects.create(area=skill.area, slug="brand-new-skill", name="Brand new skill")
-    assert "brand-new-skill" not in client.get(URL).content.decode()
-    cache.delete(TAG_CACHE_KEY)
     page = client.get(URL).content.decode()
     assert '<option value="brand-new-skill">Brand new skill</option>' in page
+    Skill.objects.filter(slug="brand-new-skill").update(name="Renamed in bulk")
+    assert "Renamed in bulk" not in client.get(URL).content.decode()
+    cache.delete(TAG_CACHE_KEY)  # what the timeout does
+    assert (
+        '<option value="brand-new-skill">Renamed in bulk</option>'
+        in client.get(URL).content.decode()
+    )
+    Skill.objects.get(slug="brand-new-skill").delete()
+    assert "brand-new-skill" not in client.get(URL).content.decode()

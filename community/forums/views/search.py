@@ -65,7 +65,14 @@ def _category_options(viewer: access.Viewer, selected: str) -> SafeString:
 
 
 TAG_CACHE_KEY = "forums:search:tag-options"
-TAG_CACHE_SECONDS = 300  # a new or renamed skill shows in the form within five minutes
+# Saving or deleting a skill or an area forgets the cached options at once (apps.py); the
+# timeout covers bulk changes, which send no signals: they show within five minutes.
+TAG_CACHE_SECONDS = 300
+
+
+def forget_tag_options(**_kwargs: Any) -> None:
+    """Signal receiver: the catalogue changed, build the tag options anew."""
+    cache.delete(TAG_CACHE_KEY)
 
 
 def _tag_rows() -> list[tuple[str, str, str]]:
