@@ -44,11 +44,11 @@ def _holds_moderate(uid: Any) -> bool:
     return _moderate_permission(uid).exists()
 
 
-def moderator_subquery(user: Viewer) -> Exists:
-    """An expression for an annotation: whether ``user`` holds the moderators'
+def moderator_subquery(uid: int) -> Exists:
+    """An expression for an annotation: whether member ``uid`` holds the moderators'
     permission. A page that loads something anyway (the topic page) asks it along and
     passes the answer to ``moderator_known``, which saves ``is_moderator`` its query."""
-    return Exists(_moderate_permission(user.pk))
+    return Exists(_moderate_permission(uid))
 
 
 def moderator_known(user: Viewer, holds: bool) -> None:
@@ -110,14 +110,26 @@ def can_see_topic(user: Viewer, topic: Topic) -> bool:
     )
 
 
+def viewer_kind(user: Viewer) -> str:
+    """"moderator", "member" or "visitor": what the visibility filters differ by."""
+    if is_moderator(user):
+        return "moderator"
+    return "member" if getattr(user, "is_authenticated", False) else "visitor"
+
+
 def post_visible_q(user: Viewer, prefix: str = "") -> Q:
     """Posts a reader sees as text: not deleted, and not hidden unless the reader is a
     moderator or the author (authors see their hidden post, marked as hidden)."""
-    if is_moderator(user):
+    return post_visible_q_for(viewer_kind(user), int(getattr(user, "pk", None) or 0), prefix)
+
+
+def post_visible_q_for(kind: str, uid: int, prefix: str = "") -> Q:
+    """``post_visible_q`` for a viewer of ``kind`` (``viewer_kind``) with id ``uid``."""
+    if kind == "moderator":
         return Q(**{f"{prefix}is_deleted": False})
     q = Q(**{f"{prefix}is_deleted": False, f"{prefix}is_hidden": False})
-    if getattr(user, "is_authenticated", False):
-        q |= Q(**{f"{prefix}is_deleted": False, f"{prefix}author": user})
+    if kind == "member":
+        q |= Q(**{f"{prefix}is_deleted": False, f"{prefix}author_id": uid})
     return q
 
 

@@ -7,6 +7,7 @@ votes or people in the room.
 """
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 
+from community import compiled
 from community.models import User
 from workshops.models import (
     Attendance,
@@ -110,37 +112,26 @@ def with_access(workshops: Any, user: Any) -> Any:
     )
 
 
-_USER, _WORKSHOP = 7_919_000_000_001, 7_919_000_000_002  # stand-ins while compiling
-_USER_ID, _WORKSHOP_ID = object(), object()  # where the ids go in the parameters
-_ROLES = {_USER: _USER_ID, _WORKSHOP: _WORKSHOP_ID}
-_compiled: dict[tuple[str, bool], tuple[str, list[Any]]] = {}
+def _with_access_query(*, workshop: int, user: int, lock: bool) -> Any:
+    rows = with_access(Workshop.objects.all(), _Uid(user))
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    return rows.filter(pk=workshop)
 
 
-class _Stand:
-    pk = _USER
+class _Uid:
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
 
 
 def workshop_with_access(workshop_id: int, user: Any, *, lock: bool = False) -> Workshop:
     """``with_access(Workshop.objects...).get(pk=workshop_id)`` (with ``lock``: for
-    update, of the workshop row only), compiled to SQL once per database: building
-    this query is several times dearer than running it, and every room action loads
-    its workshop this way. Raises Workshop.DoesNotExist."""
-    rows = Workshop.objects.all()
-    key = (rows.db, lock)
-    if key not in _compiled:
-        query = with_access(rows, _Stand())
-        if lock:
-            query = query.select_for_update(of=("self",))
-        sql, params = query.filter(pk=_WORKSHOP).query.sql_with_params()
-        # Each parameter is the user's id, the workshop's id, or a constant of the query.
-        _compiled[key] = (sql, [_ROLES.get(p, p) for p in params])
-    sql, roles = _compiled[key]
-    user_id = getattr(user, "pk", None) or 0
-    params = [
-        user_id if role is _USER_ID else workshop_id if role is _WORKSHOP_ID else role
-        for role in roles
-    ]
-    found = list(Workshop.objects.raw(sql, params))
+    update, of the workshop row only), compiled to SQL once (community/compiled.py):
+    building this query is several times dearer than running it, and every room action
+    loads its workshop this way. Raises Workshop.DoesNotExist."""
+    values = {"workshop": int(workshop_id), "user": int(getattr(user, "pk", None) or 0)}
+    build = functools.partial(_with_access_query, lock=lock)
+    found = compiled.run(("workshops.with_access", lock), build, values)
     if not found:
         raise Workshop.DoesNotExist("Workshop matching query does not exist.")
     return found[0]

@@ -17,6 +17,7 @@ Definitions, for the viewer:
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community import compiled
 from community.forums import access
 from community.forums.access import Viewer
 from community.forums.models import (
@@ -293,28 +295,18 @@ def topic_get_for_user(
     whether they have a draft and whether they are a moderator come in the same query
     (``read_position``, ``topic_page`` and ``access.is_moderator`` then need no query of
     their own for them)."""
-    related = ["category__parent", "author__profile"]
-    if not reader_state:  # a merged topic only redirects the topic page and its API
-        related.append("merged_into__category")
-    qs = Topic.objects.select_related(*related).prefetch_related(
-        Prefetch("skills", queryset=Skill.objects.order_by("name"))
-    )
-    if reader_state and _member(user):
-        qs = qs.annotate(
-            reader_has_draft=Exists(Draft.objects.filter(user_id=_uid(user), topic=OuterRef("pk"))),
-            reader_holds_moderate=access.moderator_subquery(user),
-            reader_last_read=Subquery(
-                ReadState.objects.filter(user_id=_uid(user), topic=OuterRef("pk")).values(
-                    "last_read_number"
-                )[:1]
-            ),
-            reader_watch_level=Subquery(
-                TopicWatch.objects.filter(user_id=_uid(user), topic=OuterRef("pk")).values("level")[
-                    :1
-                ]
-            ),
-        )
-    topic = qs.filter(pk=pk).order_by().first()
+    annotate = reader_state and _member(user)
+    values: dict[str, int] = {"pk": int(pk), "uid": _uid(user)} if annotate else {"pk": int(pk)}
+    build = functools.partial(_topic_query, merged_into=not reader_state)
+    found = compiled.run(("forums.topic", reader_state, annotate), build, values)
+    topic: Topic | None = found[0] if found else None
+    if topic is not None:
+        # the skills, cached as ``prefetch_related("skills")`` caches them (the related
+        # manager's queryset, its results filled in), from one compiled query
+        skills = topic.skills.get_queryset()
+        skills._result_cache = compiled.run("forums.topic.skills", _topic_skills, {"pk": topic.pk})
+        skills._prefetch_done = True  # type: ignore[attr-defined]
+        topic._prefetched_objects_cache = {"skills": skills}  # type: ignore[attr-defined]
     if topic is not None and hasattr(topic, "reader_holds_moderate"):
         access.moderator_known(user, topic.reader_holds_moderate)
     if topic is None or topic.is_deleted or not access.can_see_category(user, topic.category):
@@ -322,6 +314,34 @@ def topic_get_for_user(
     if topic.merged_into_id is not None and not merged:
         raise Http404(_("No such topic."))
     return topic
+
+
+def _topic_query(*, pk: int, uid: int | None = None, merged_into: bool = True) -> QuerySet[Topic]:
+    """``topic_get_for_user``'s query (compiled once: see community/compiled.py). With
+    ``uid`` it carries the member's read position, watch level, draft and moderator
+    permission; with ``merged_into``, what redirecting a merged topic needs."""
+    related = ["category__parent", "author__profile"]
+    if merged_into:
+        related.append("merged_into__category")
+    qs = Topic.objects.select_related(*related)
+    if uid is not None:
+        qs = qs.annotate(
+            reader_has_draft=Exists(Draft.objects.filter(user_id=uid, topic=OuterRef("pk"))),
+            reader_holds_moderate=access.moderator_subquery(uid),
+            reader_last_read=Subquery(
+                ReadState.objects.filter(user_id=uid, topic=OuterRef("pk")).values(
+                    "last_read_number"
+                )[:1]
+            ),
+            reader_watch_level=Subquery(
+                TopicWatch.objects.filter(user_id=uid, topic=OuterRef("pk")).values("level")[:1]
+            ),
+        )
+    return qs.filter(pk=pk).order_by()[:1]
+
+
+def _topic_skills(*, pk: int) -> QuerySet[Skill]:
+    return Skill.objects.filter(forum_tags__topic_id=pk).order_by("name")
 
 
 def _visible_posts(topic: Topic, user: Viewer) -> QuerySet[Post]:
@@ -352,14 +372,37 @@ def topic_post_counts(*, topic: Topic, user: Viewer, last_read: int | None) -> P
     """How many posts of ``topic`` the viewer sees and where their first unread one is,
     in one query (the topic page's paginator takes the count from here)."""
     after = last_read if last_read is not None else topic.last_post_number + 1
-    found = _visible_posts(topic, user).aggregate(
-        visible=Count("pk"),
-        before=Count("pk", filter=Q(number__lte=after)),
-        first=Min("number", filter=Q(number__gt=after)),
+    kind, values = _viewer_values(user)
+    rows = compiled.run(
+        ("forums.post_counts", kind),
+        functools.partial(_counts_query, kind=kind),
+        {"topic": topic.pk, "after": after, **values},
     )
-    first = found["first"] if last_read is not None else None
-    page = found["before"] // posts_per_page() + 1 if first is not None else 1
-    return PostCounts(visible=found["visible"], first_unread_number=first, unread_page=page)
+    visible, before, first = rows[0] if rows else (0, 0, None)
+    first = first if last_read is not None else None
+    page = before // posts_per_page() + 1 if first is not None else 1
+    return PostCounts(visible=visible, first_unread_number=first, unread_page=page)
+
+
+def _viewer_values(user: Viewer) -> tuple[str, dict[str, int]]:
+    """The viewer's kind (what the visibility filter differs by) and, for a member,
+    their id: the values of the compiled post queries."""
+    kind = access.viewer_kind(user)
+    return kind, ({"uid": _uid(user)} if kind == "member" else {})
+
+
+def _counts_query(*, topic: int, after: int, uid: int = 0, kind: str = "") -> QuerySet[Any]:
+    return (
+        Post.objects.filter(access.post_visible_q_for(kind, uid), topic_id=topic)
+        .order_by()
+        .values("topic_id")
+        .annotate(
+            visible=Count("pk"),
+            before=Count("pk", filter=Q(number__lte=after)),
+            first=Min("number", filter=Q(number__gt=after)),
+        )
+        .values_list("visible", "before", "first")
+    )
 
 
 def post_get_for_user(*, pk: int, user: Viewer) -> Post:
@@ -416,6 +459,62 @@ def _page_posts(topic: Topic, user: Viewer) -> QuerySet[Post]:
     )
 
 
+def _page_posts_query(*, topic: int, uid: int = 0, kind: str = "") -> QuerySet[Post]:
+    """``_page_posts`` for the compiled path (by ids: the same SQL for every topic)."""
+    return (
+        Post.objects.filter(access.post_visible_q_for(kind, uid), topic_id=topic)
+        .annotate(reply_to_number=F("reply_to__number"))
+        .defer("body", "body_text")
+        .order_by("number")
+    )
+
+
+class _PagePosts:
+    """The topic's visible posts for the paginator: a slice is one compiled query
+    (LIMIT and OFFSET as parameters)."""
+
+    def __init__(self, topic: Topic, user: Viewer) -> None:
+        self.topic = topic
+        self.kind, self.values = _viewer_values(user)
+
+    def __getitem__(self, window: slice) -> list[Post]:
+        offset = window.start or 0
+        return compiled.run(
+            ("forums.page_posts", self.kind),
+            functools.partial(_page_posts_query, kind=self.kind),
+            {"topic": self.topic.pk, **self.values},
+            window=(offset, window.stop - offset),
+        )
+
+
+def _people_query(*, ids: list[int]) -> QuerySet[User]:
+    return (
+        User.objects.filter(pk__in=ids)
+        .select_related("profile", "forum_stats")
+        .defer("profile__bio", "profile__bio_html")
+    )
+
+
+def _marks_query(*, uid: int, ids: list[int]) -> QuerySet[Any]:
+    """The viewer's reactions, bookmarks and open flags on the page's posts."""
+    return (
+        Reaction.objects.filter(user_id=uid, post_id__in=ids)
+        .order_by()
+        .values_list("post_id", "kind")
+        .union(
+            Bookmark.objects.filter(user_id=uid, post_id__in=ids)
+            .order_by()
+            .annotate(mark=Value(_BOOKMARKED))
+            .values_list("post_id", "mark"),
+            Flag.objects.filter(flagged_by_id=uid, post_id__in=ids, status=FlagStatus.OPEN)
+            .order_by()
+            .annotate(mark=Value(_FLAGGED))
+            .values_list("post_id", "mark"),
+            all=True,
+        )
+    )
+
+
 def _with_viewer_state(posts: list[Post], *, topic: Topic, user: Viewer) -> list[Post]:
     """Attach to each post what the page shows of it (see ``topic_page``): a constant
     number of queries for any number of posts."""
@@ -423,12 +522,12 @@ def _with_viewer_state(posts: list[Post], *, topic: Topic, user: Viewer) -> list
     people_ids = {p.author_id for p in posts} | {
         p.expert_verified_by_id for p in posts if p.expert_verified_by_id
     }
-    people = {
-        u.pk: u
-        for u in User.objects.filter(pk__in=people_ids)
-        .select_related("profile", "forum_stats")
-        .defer("profile__bio", "profile__bio_html")
-    }
+    found = (
+        compiled.run("forums.page_people", _people_query, {"ids": sorted(people_ids)})
+        if people_ids
+        else []
+    )
+    people = {u.pk: u for u in found}
     for post in posts:
         post.author = people[post.author_id]
         if post.expert_verified_by_id:
@@ -439,23 +538,7 @@ def _with_viewer_state(posts: list[Post], *, topic: Topic, user: Viewer) -> list
     flagged: set[int] = set()
     if member and ids:
         # the viewer's reactions, bookmarks and open flags on the page: one query
-        uid = _uid(user)
-        marks = (
-            Reaction.objects.filter(user_id=uid, post_id__in=ids)
-            .order_by()
-            .values_list("post_id", "kind")
-            .union(
-                Bookmark.objects.filter(user_id=uid, post_id__in=ids)
-                .order_by()
-                .annotate(mark=Value(_BOOKMARKED))
-                .values_list("post_id", "mark"),
-                Flag.objects.filter(flagged_by_id=uid, post_id__in=ids, status=FlagStatus.OPEN)
-                .order_by()
-                .annotate(mark=Value(_FLAGGED))
-                .values_list("post_id", "mark"),
-                all=True,
-            )
-        )
+        marks = compiled.run("forums.page_marks", _marks_query, {"uid": _uid(user), "ids": ids})
         for post_id, mark in marks:
             if mark == _BOOKMARKED:
                 bookmarked.add(post_id)
@@ -506,11 +589,13 @@ def topic_page(
     object), ``author`` with ``profile`` and ``forum_stats`` (``author_stats`` is the
     MemberStats or None), ``reply_to_number``, ``my_reactions``, ``is_bookmarked``,
     ``my_flagged``, ``can_edit`` and ``is_accepted``."""
-    qs = _page_posts(topic, user)
     if visible_count is None:
-        page_obj = paginate(qs, page, posts_per_page())
+        page_obj = paginate(_page_posts(topic, user), page, posts_per_page())
     else:  # counted already (topic_post_counts)
-        page_obj = _CountedPaginator(qs, posts_per_page(), count=visible_count).get_page(page)
+        paginator = _CountedPaginator(
+            _PagePosts(topic, user), posts_per_page(), count=visible_count
+        )
+        page_obj = paginator.get_page(page)
     posts = _with_viewer_state(list(page_obj.object_list), topic=topic, user=user)
     result = TopicPage(
         topic=topic,
