@@ -7,7 +7,8 @@ with stand-in values where the ids go, keeps its SQL and the compiler's descript
 its columns, and afterwards only puts the real values in the parameters, runs the SQL
 and turns the rows into what the queryset would have returned, with Django's own
 machinery (``from_db``, the select_related populators, annotations, field converters),
-as ``ModelIterable`` does. Values querysets (``values_list``) give tuples.
+as ``ModelIterable`` does. ``values_list()`` querysets give tuples (flat lists, dicts
+and named rows are refused).
 
 A shape is what changes the SQL and not just its parameters: the key the caller gives
 (for instance the kind of viewer, when the filters differ for moderators), the length of
@@ -30,7 +31,11 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.query import (  # type: ignore[attr-defined]
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 from django.db.models.sql.compiler import SQLCompiler
 
 Value = int | Sequence[int]
@@ -80,6 +85,8 @@ def _compile(build: Callable[..., QuerySet[Any]], values: Mapping[str, Value]) -
     if getattr(queryset, "_prefetch_related_lookups", ()):
         raise ValueError("compiled querysets cannot prefetch; run the prefetch separately")
     models = queryset._iterable_class is ModelIterable
+    if not models and queryset._iterable_class is not ValuesListIterable:
+        raise ValueError("compiled querysets give models or values_list() tuples (not flat)")
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()  # also fills compiler.select, klass_info, annotations
     roles: list[tuple[str | None, Any]] = []

@@ -143,6 +143,12 @@ def test_a_value_that_does_not_reach_the_parameters_is_refused() -> None:
     with pytest.raises(ValueError, match="prefetch"):
         compiled.run("test.prefetches", prefetches, {"pk": 1})
 
+    def flat(*, pk: int) -> QuerySet[Any]:
+        return Topic.objects.filter(pk=pk).values_list("pk", flat=True)
+
+    with pytest.raises(ValueError, match="not flat"):
+        compiled.run("test.flat", flat, {"pk": 1})
+
 
 @pytest.mark.django_db(transaction=True)
 def test_other_threads_run_it_on_their_own_connection() -> None:
