@@ -111,7 +111,8 @@ def can_see_topic(user: Viewer, topic: Topic) -> bool:
 
 
 def viewer_kind(user: Viewer) -> str:
-    """"moderator", "member" or "visitor": what the visibility filters differ by."""
+    """The kind of viewer the visibility filters differ by: "moderator", "member" or
+    "visitor"."""
     if is_moderator(user):
         return "moderator"
     return "member" if getattr(user, "is_authenticated", False) else "visitor"
