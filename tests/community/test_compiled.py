@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.test.utils import CaptureQueriesContext
 
 from community import compiled
-from community.forums.models import Bookmark, Post, Reaction, Topic
+from community.forums.models import Bookmark, Post, Topic
 from community.models import Skill, User
 from tests.factories import make_member
 from tests.forums.factories import make_post, make_topic
@@ -98,22 +98,9 @@ def test_a_window_is_a_slice_with_limit_and_offset_as_parameters() -> None:
     assert pages[0][0].get_deferred_fields() == {"body"}
 
 
-def _marks(*, uid: int, ids: list[int]) -> QuerySet[Any]:
-    return (
-        Reaction.objects.filter(user_id=uid, post_id__in=ids)
-        .order_by()
-        .values_list("post_id", "kind")
-        .union(
-            Bookmark.objects.filter(user_id=uid, post_id__in=ids)
-            .order_by()
-            .annotate(mark=Value("+bookmarked"))
-            .values_list("post_id", "mark"),
-            all=True,
-        )
-    )
-
-
 def test_values_and_unions_give_tuples() -> None:
+    """The topic page's marks: a union of values_list querysets."""
+    from community.forums.selectors.reading import _marks_query
     from community.forums.services.social import reaction_set
 
     topic = make_topic(replies=2)
@@ -122,10 +109,10 @@ def test_values_and_unions_give_tuples() -> None:
     reaction_set(user=reader, post=second, kind="like")
     Bookmark.objects.create(user=reader, post=third)
     ids = [second.pk, third.pk]
-    got = compiled.run("test.marks", _marks, {"uid": reader.pk, "ids": ids})
+    got = compiled.run("test.marks", _marks_query, {"uid": reader.pk, "ids": ids})
     assert (
         sorted(got)
-        == sorted(_marks(uid=reader.pk, ids=ids))
+        == sorted(_marks_query(uid=reader.pk, ids=ids))
         == sorted([(second.pk, "like"), (third.pk, "+bookmarked")])
     )
 
