@@ -2,6 +2,7 @@
 post links, bookmarks, permissions, bad input and constant query counts."""
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -185,6 +186,56 @@ def test_tag_page_lists_topics_tagged_with_the_skill() -> None:
     assert response.status_code == 200
     assert [t.pk for t in response.context["topics"]] == [tagged.pk]
     assert Client().get(reverse("forums:tag", args=["no-such-skill"])).status_code == 404
+
+
+def test_list_rows_show_state_badges_tags_and_escape_member_text() -> None:
+    """The rows of a topic list (community/forums/list_html.py): pinned (on category pages
+    only), solved or open question, closed, locked, new, unread counts, category, author,
+    skill tags and the activity time; titles and names are escaped."""
+    category = make_category(name="Upstream & <cell> culture", slug="upstream-rows")
+    skill = SkillFactory(slug="rows-tff", name="TFF <b>")
+    author = make_member("rows-author", display_name='Ama "<script>"').user
+    question = make_topic(
+        category=category,
+        author=author,
+        title="Why <i>does</i> viability drop?",
+        kind=TopicKind.QUESTION,
+        skills=[skill.slug],
+        replies=3,
+    )
+    Topic.objects.filter(pk=question.pk).update(is_pinned=True, is_closed=True, is_locked=True)
+    reader = make_member().user
+    svc.read_position_update(user=reader, topic=question, number=1)
+    client = _client(reader)
+    html = client.get(reverse("forums:latest")).content.decode()
+    row = html[
+        html.index('<li class="topic-row') : html.index("</li>", html.index('<li class="topic-row'))
+    ]
+    assert 'class="topic-row"' in row  # pinned rows stand out on category pages only
+    assert "badge pinned" not in row
+    assert (
+        f'<a href="{question.get_absolute_url()}">Why &lt;i&gt;does&lt;/i&gt; viability drop?</a>'
+        in row
+    )
+    assert '3 unread<span class="visually-hidden"> posts</span>' in row
+    assert '<span class="badge question">Question</span>' in row
+    assert '<span class="badge">Closed</span> <span class="badge">Locked</span>' in row
+    assert (
+        f'<a href="{category.get_absolute_url()}">Upstream &amp; &lt;cell&gt; culture</a> ·' in row
+    )
+    assert "by Ama &quot;&lt;script&gt;&quot;" in row
+    assert '<a class="tag" href="/forums/tags/rows-tff/">TFF &lt;b&gt;</a>' in row
+    assert "<dt>Replies</dt><dd>3</dd>" in row
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+" title="[^"]+">[^<]+ ago</time>', row)
+    Topic.objects.filter(pk=question.pk).update(accepted_post=question.posts.get(number=2))
+    svc.read_position_update(user=reader, topic=question, number=3)
+    page = client.get(reverse("forums:category", args=[category.slug])).content.decode()
+    row = page[page.index('<li class="topic-row') :]
+    assert row.startswith('<li class="topic-row is-pinned">')
+    assert '<span class="badge pinned">Pinned</span> <a href=' in row
+    assert '<span class="badge solved">Solved</span>' in row
+    assert '1 unread<span class="visually-hidden"> post</span>' in row
+    assert "Upstream &amp;" not in row.split("</li>")[0]  # no subcategories: no category link
 
 
 # --- the index ---------------------------------------------------------------------------------

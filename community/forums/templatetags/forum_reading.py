@@ -1,10 +1,12 @@
-"""The topic page's posts (see ``community.forums.post_html``)."""
+"""The topic page's posts and the topic lists' rows, built in Python (see
+``community.forums.post_html`` and ``community.forums.list_html``)."""
 
 from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString
 
+from community.forums.list_html import topic_rows_html
 from community.forums.post_html import PostPage, posts_html
 
 register = template.Library()
@@ -27,3 +29,14 @@ def topic_posts(context: template.Context, posts: list[Any]) -> SafeString:
         first_unread_number=context.get("first_unread_number"),
     )
     return posts_html(page, posts)
+
+
+@register.simple_tag(takes_context=True)
+def topic_rows(context: template.Context, topics: Any) -> SafeString:
+    """The rows of a topic list (``show_category`` and ``pinned_first`` from the
+    context, as the list's include sets them)."""
+    return topic_rows_html(
+        topics,
+        show_category=bool(context.get("show_category")),
+        pinned_first=bool(context.get("pinned_first")),
+    )
