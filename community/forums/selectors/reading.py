@@ -449,18 +449,15 @@ class _CountedPaginator(Paginator):
 
 
 def _page_posts(topic: Topic, user: Viewer) -> QuerySet[Post]:
-    # The posts alone (no joins: a seven-way join cost PostgreSQL more to plan than to
-    # run), then their people in one query. The page shows body_html only.
-    return (
-        _visible_posts(topic, user)
-        .annotate(reply_to_number=F("reply_to__number"))
-        .defer("body", "body_text")
-        .order_by("number")
-    )
+    kind, values = _viewer_values(user)
+    return _page_posts_query(topic=topic.pk, kind=kind, **values)
 
 
 def _page_posts_query(*, topic: int, uid: int = 0, kind: str = "") -> QuerySet[Post]:
-    """``_page_posts`` for the compiled path (by ids: the same SQL for every topic)."""
+    """The visible posts of a topic as its pages show them, by ids (the compiled path
+    builds it once for every topic). The posts alone (no joins: a seven-way join cost
+    PostgreSQL more to plan than to run), then their people in one query; the page
+    shows body_html only."""
     return (
         Post.objects.filter(access.post_visible_q_for(kind, uid), topic_id=topic)
         .annotate(reply_to_number=F("reply_to__number"))

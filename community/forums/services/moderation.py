@@ -614,14 +614,18 @@ def _carry_readers(*, source: Topic, target: Topic, offset: int) -> None:
         )
     )
     if read_source:
-        caught_up = ReadState.objects.filter(
-            topic=target, user_id__in=read_source, last_read_number__gte=offset
+        caught_up = list(
+            ReadState.objects.filter(
+                topic=target, user_id__in=read_source, last_read_number__gte=offset
+            )
         )
+        now = timezone.now()
         for state in caught_up:
             state.last_read_number = max(
                 state.last_read_number, offset + read_source[state.user_id]
             )
-            state.save(update_fields=["last_read_number", "updated_at"])
+            state.updated_at = now
+        ReadState.objects.bulk_update(caught_up, ["last_read_number", "updated_at"])
     drafts = list(Draft.objects.filter(topic=source))
     if drafts:
         kept = {d.user_id: d for d in Draft.objects.filter(topic=target)}

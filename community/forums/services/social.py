@@ -104,10 +104,7 @@ def reaction_set(*, user: User, post: Post, kind: str, active: bool = True) -> d
         existing = Reaction.objects.filter(post=post, user=user, kind=kind)
         changed = False
         if active and not existing.exists():
-            if trust.limits_enabled() and not trust.is_exempt(user):
-                MemberStats.objects.get_or_create(user=user)
-                stats = MemberStats.objects.select_for_update().get(pk=user.pk)
-                trust.trust_check_reaction(user=user, stats=stats)
+            trust.trust_check_reaction(user=user)
             Reaction.objects.create(post=post, user=user, kind=kind)
             delta, changed = 1, True
         elif not active and existing.delete()[0]:

@@ -244,13 +244,16 @@ def trust_check_post(
         )
 
 
-def trust_check_reaction(*, user: User, stats: MemberStats) -> None:
+def trust_check_reaction(*, user: User) -> None:
     """Raise :class:`TrustLimitExceeded` (with ``retry_after``) if giving one more
     reaction goes over the member's reactions per day (reactions given in the last 24
-    hours, still standing: taking one back gives it back). The caller holds the lock on
-    the member's stats row, so reactions sent at once cannot all slip under the limit."""
+    hours, still standing: taking one back gives it back). Call it inside the reaction's
+    transaction: it locks the member's stats row until the end, so reactions sent at
+    once cannot all slip under the limit."""
     if not limits_enabled() or is_exempt(user):
         return
+    MemberStats.objects.get_or_create(user=user)
+    stats = MemberStats.objects.select_for_update().get(pk=user.pk)
     limits = limits_for_level(trust_level_of(stats=stats, date_joined=user.date_joined))
     if limits.reactions_per_day is not None:
         _rate_check(
